@@ -11,7 +11,7 @@ type spec struct {
 	drop     bool
 }
 
-func flag() spec                          { return spec{} }
+func noArgs() spec                        { return spec{} }
 func args(lo, hi int, c argCheck) spec    { return spec{min: lo, max: hi, check: c} }
 func nums(lo, hi int) spec                { return args(lo, hi, each(number)) }
 func words(lo, hi int) spec               { return args(lo, hi, each(word)) }
@@ -33,11 +33,11 @@ func dropped(lo, hi int, c argCheck) spec { return spec{min: lo, max: hi, check:
 //   - ifconfig is refused: addresses come from the server (pull).
 var allowed = map[string]spec{
 	// Role and transport.
-	"client":     flag(),
-	"tls-client": flag(),
-	"pull":       flag(),
-	"nobind":     flag(),
-	"float":      flag(),
+	"client":     noArgs(),
+	"tls-client": noArgs(),
+	"pull":       noArgs(),
+	"nobind":     noArgs(),
+	"float":      noArgs(),
 	"dev":        args(1, 1, checkDev),
 	"dev-type":   enum("tun"),
 	"topology":   enum("subnet", "net30", "p2p"),
@@ -47,18 +47,18 @@ var allowed = map[string]spec{
 	"rport":      args(1, 1, each(port)),
 	"lport":      args(1, 1, each(port)),
 
-	"remote-random":          flag(),
-	"remote-random-hostname": flag(),
+	"remote-random":          noArgs(),
+	"remote-random-hostname": noArgs(),
 	"resolv-retry":           args(1, 1, each(either(oneOf("infinite"), number))),
 	"connect-retry":          nums(1, 2),
 	"connect-retry-max":      nums(1, 1),
 	"connect-timeout":        nums(1, 1),
 	"server-poll-timeout":    nums(1, 1),
 	"explicit-exit-notify":   nums(0, 1),
-	"persist-key":            flag(),
-	"persist-tun":            flag(),
-	"persist-remote-ip":      flag(),
-	"persist-local-ip":       flag(),
+	"persist-key":            noArgs(),
+	"persist-tun":            noArgs(),
+	"persist-remote-ip":      noArgs(),
+	"persist-local-ip":       noArgs(),
 
 	// TLS and data channel.
 	"remote-cert-tls":       enum("server"),
@@ -86,17 +86,17 @@ var allowed = map[string]spec{
 	"ncp-ciphers":           words(1, 1),
 	"auth":                  words(1, 1),
 	"replay-window":         nums(1, 2),
-	"mute-replay-warnings":  flag(),
-	"disable-dco":           flag(),
+	"mute-replay-warnings":  noArgs(),
+	"disable-dco":           noArgs(),
 	"allow-compression":     enum("no", "asym"),
 	"comp-lzo":              args(0, 1, checkCompLZO),
 	"compress":              args(0, 1, checkCompress),
 
 	// Authentication: credentials come from the store, never a file.
-	"auth-user-pass": flag(),
-	"auth-nocache":   flag(),
+	"auth-user-pass": noArgs(),
+	"auth-nocache":   noArgs(),
 	"auth-retry":     enum("none", "nointeract", "interact"),
-	"push-peer-info": flag(),
+	"push-peer-info": noArgs(),
 	"setenv":         args(1, 2, checkSetenv),
 
 	// Link and timers.
@@ -108,7 +108,7 @@ var allowed = map[string]spec{
 	"sndbuf":        nums(1, 1),
 	"rcvbuf":        nums(1, 1),
 	"txqueuelen":    nums(1, 1),
-	"fast-io":       flag(),
+	"fast-io":       noArgs(),
 	"keepalive":     nums(2, 2),
 	"ping":          nums(1, 1),
 	"ping-restart":  nums(1, 1),
@@ -121,16 +121,16 @@ var allowed = map[string]spec{
 	"route-gateway":   args(1, 1, each(either(oneOf("dhcp"), ipAddr))),
 	"route-metric":    nums(1, 1),
 	"route-delay":     nums(0, 2),
-	"route-nopull":    flag(),
-	"route-noexec":    flag(),
-	"ifconfig-noexec": flag(),
-	"allow-pull-fqdn": flag(),
+	"route-nopull":    noArgs(),
+	"route-noexec":    noArgs(),
+	"ifconfig-noexec": noArgs(),
+	"allow-pull-fqdn": noArgs(),
 	"redirect-gateway": args(0, 8, each(oneOf(
 		"local", "autolocal", "def1", "bypass-dhcp", "bypass-dns", "block-local",
 		"ipv4", "!ipv4", "ipv6", "!ipv6"))),
 	"redirect-private": args(0, 8, each(oneOf(
 		"local", "autolocal", "def1", "bypass-dhcp", "bypass-dns", "block-local"))),
-	"block-ipv6":        flag(),
+	"block-ipv6":        noArgs(),
 	"dhcp-option":       args(1, 2, checkDHCPOption),
 	"dns":               words(2, 8),
 	"pull-filter":       args(2, 2, each(oneOf("accept", "ignore", "reject"), text)),
@@ -140,7 +140,7 @@ var allowed = map[string]spec{
 	// Logging verbosity only; log destinations are refused.
 	"verb":     args(1, 1, each(oneOf("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"))),
 	"mute":     nums(1, 1),
-	"tun-ipv6": flag(),
+	"tun-ipv6": noArgs(),
 }
 
 func hexWord(s string) error {
