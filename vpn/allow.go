@@ -1,6 +1,9 @@
 package vpn
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // spec describes an allowed directive: how many arguments it takes and how
 // they are checked. A dropped directive is accepted but left out of the
@@ -65,7 +68,7 @@ var allowed = map[string]spec{
 	"remote-cert-ku":        args(1, 8, each(hexWord)),
 	"remote-cert-eku":       args(1, 1, each(text)),
 	"verify-x509-name":      args(1, 2, checkVerifyX509),
-	"peer-fingerprint":      args(1, 1, each(hexWord)),
+	"peer-fingerprint":      args(1, 1, each(sha256Fingerprint)),
 	"tls-version-min":       args(1, 2, checkTLSVersion),
 	"tls-version-max":       args(1, 1, each(oneOf("1.0", "1.1", "1.2", "1.3"))),
 	"tls-cert-profile":      enum("legacy", "preferred", "suiteb"),
@@ -146,6 +149,14 @@ var allowed = map[string]spec{
 func hexWord(s string) error {
 	if !hexRE.MatchString(s) {
 		return errNotHex(s)
+	}
+	return nil
+}
+
+// sha256Fingerprint accepts 32 colon-separated hex bytes.
+func sha256Fingerprint(s string) error {
+	if len(s) != 32*3-1 || !hexRE.MatchString(s) || strings.Count(s, ":") != 31 {
+		return fmt.Errorf("%q is not a SHA-256 fingerprint (32 hex bytes separated by colons)", clip(s))
 	}
 	return nil
 }

@@ -111,6 +111,10 @@ func (p *parser) line(n int, line string) error {
 		if strings.ContainsFunc(t, isControl) {
 			return refuse(n, tokens[0], "an argument contains a control character")
 		}
+		if t == "" {
+			// openvpn 2.6 does not take "" as an argument.
+			return refuse(n, tokens[0], "empty argument")
+		}
 	}
 	if len(tokens) > maxTokens {
 		return refuse(n, tokens[0], "too many arguments")

@@ -101,7 +101,7 @@ func TestParseRequiredParts(t *testing.T) {
 	}
 	mustParse(t, "tls-client\npull\ndev tun\nremote a\nauth-user-pass\n"+ca)
 	mustParse(t, "client\ndev tun0\nremote a\n<pkcs12>\nAAAA\n</pkcs12>\n")
-	mustParse(t, "client\ndev tun\nremote a\npeer-fingerprint AB:CD:EF\n<cert>\nA\n</cert>\n<key>\nB\n</key>\n")
+	mustParse(t, "client\ndev tun\nremote a\npeer-fingerprint AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB\n<cert>\nA\n</cert>\n<key>\nB\n</key>\n")
 }
 
 // refusedWith parses in, expecting a *DirectiveError that matches
@@ -151,6 +151,7 @@ func TestParseTextLimits(t *testing.T) {
 		{"unterminated block", "client\n<ca>\nAAAA\n", "not closed", 2},
 		{"unterminated quote", "client\nremote \"a\n", "closing quotation", 2},
 		{"bad backslash", "client\npull-filter ignore c:\\x\n", "backslash", 2},
+		{"empty argument", "client\npull-filter ignore \"\"\n", "empty argument", 2},
 		{"tab in token", "client\npull-filter ignore \"a\tb\"\n", "control character", 2},
 		{"too many args", "client\nredirect-gateway" + strings.Repeat(" def1", 16) + "\n", "too many arguments", 2},
 		{"text after close", "client\n<ca>\nAAAA\n</ca> up /bin/sh\n", "text after", 4},

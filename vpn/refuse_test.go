@@ -146,31 +146,34 @@ func TestParseRefuses(t *testing.T) {
 // TestParseAllowsClientOptions checks a spread of allowed options with
 // their argument forms.
 func TestParseAllowsClientOptions(t *testing.T) {
-	for _, line := range []string{
-		"dev tun0", "dev-type tun", "topology subnet", "proto tcp-client", "proto udp6",
-		"remote 2001:db8::1 1194 udp6", "remote-random-hostname", "port 443", "rport 1194", "lport 1194",
-		"resolv-retry 60", "connect-retry 5 300", "connect-retry-max 3", "server-poll-timeout 10",
-		"hand-window 30", "reneg-sec 0", "float", "persist-remote-ip",
-		"remote-cert-ku a0 88", "remote-cert-eku serverAuth", "remote-cert-eku \"TLS Web Server Authentication\"",
-		"verify-x509-name vpn.example.net name", "tls-version-min 1.2 or-highest", "tls-version-max 1.3",
-		"tls-cipher TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384:@SECLEVEL=2",
-		"tls-ciphersuites TLS_AES_256_GCM_SHA384", "ecdh-curve secp384r1", "tls-groups X25519:P-256",
-		"data-ciphers-fallback AES-256-CBC", "ncp-ciphers AES-256-GCM", "auth SHA512",
-		"comp-lzo no", "compress", "compress stub", "allow-compression asym",
-		"auth-retry nointeract", "push-peer-info", "setenv CLIENT_CERT 0", "setenv UV_PLAN gold",
-		"setenv IV_GUI_VER \"Example 1.0\"", "tun-mtu 1500", "mssfix", "mssfix 1400 mtu", "fragment 1300",
-		"sndbuf 393216", "keepalive 10 120", "ping 10", "ping-restart 60", "inactive 3600",
-		"route 10.0.0.0 255.0.0.0 vpn_gateway 5", "route intranet.example.net", "route-gateway dhcp",
-		"route-metric 10", "route-delay 2", "route-nopull", "route-noexec", "ifconfig-noexec",
-		"redirect-gateway", "redirect-gateway def1 !ipv4 ipv6", "redirect-private local", "block-ipv6",
-		"dhcp-option DOMAIN corp.example", "dhcp-option DISABLE-NBT", "dns server 1 address 10.8.0.1",
-		"pull-filter reject \"redirect-gateway\"", "verb 11", "mute 10", "mute-replay-warnings",
-		"replay-window 128 30", "disable-dco", "explicit-exit-notify", "tun-ipv6", "allow-pull-fqdn",
-		"peer-fingerprint 00:11:22", "tls-timeout 2", "reneg-bytes 100000", "auth-nocache",
-	} {
+	for _, line := range allowedSamples {
 		in := "client\ndev tun\nremote vpn.example.net\n" + line + "\nauth-user-pass\n<ca>\nAAAA\n</ca>\n"
 		if _, err := Parse([]byte(in)); err != nil {
 			t.Errorf("%s: %v", line, err)
 		}
 	}
+}
+
+// allowedSamples are allowed directives with their argument forms.
+var allowedSamples = []string{
+	"dev tun0", "dev-type tun", "topology subnet", "proto tcp-client", "proto udp6",
+	"remote 2001:db8::1 1194 udp6", "remote-random-hostname", "port 443", "rport 1194", "lport 1194",
+	"resolv-retry 60", "connect-retry 5 300", "connect-retry-max 3", "server-poll-timeout 10",
+	"hand-window 30", "reneg-sec 0", "float", "persist-remote-ip",
+	"remote-cert-ku a0 88", "remote-cert-eku serverAuth", "remote-cert-eku \"TLS Web Server Authentication\"",
+	"verify-x509-name vpn.example.net name", "tls-version-min 1.2 or-highest", "tls-version-max 1.3",
+	"tls-cipher TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384:@SECLEVEL=2",
+	"tls-ciphersuites TLS_AES_256_GCM_SHA384", "ecdh-curve secp384r1", "tls-groups X25519:P-256",
+	"data-ciphers-fallback AES-256-CBC", "ncp-ciphers AES-256-GCM", "auth SHA512",
+	"comp-lzo no", "compress", "compress stub", "allow-compression asym",
+	"auth-retry nointeract", "push-peer-info", "setenv CLIENT_CERT 0", "setenv UV_PLAN gold",
+	"setenv IV_GUI_VER \"Example 1.0\"", "tun-mtu 1500", "mssfix", "mssfix 1400 mtu", "fragment 1300",
+	"sndbuf 393216", "keepalive 10 120", "ping 10", "ping-restart 60", "inactive 3600",
+	"route 10.0.0.0 255.0.0.0 vpn_gateway 5", "route intranet.example.net", "route-gateway dhcp",
+	"route-metric 10", "route-delay 2", "route-nopull", "route-noexec", "ifconfig-noexec",
+	"redirect-gateway", "redirect-gateway def1 !ipv4 ipv6", "redirect-private local", "block-ipv6",
+	"dhcp-option DOMAIN corp.example", "dhcp-option DISABLE-NBT", "dns server 1 address 10.8.0.1",
+	"pull-filter reject \"redirect-gateway\"", "verb 11", "mute 10", "mute-replay-warnings",
+	"replay-window 128 30", "disable-dco", "explicit-exit-notify", "tun-ipv6", "allow-pull-fqdn",
+	"peer-fingerprint AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB", "tls-timeout 2", "reneg-bytes 100000", "auth-nocache",
 }
