@@ -51,7 +51,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, _ := fake(t, tt.responses, 500*time.Millisecond)
+			r, _ := fake(t, tt.responses, 3*time.Second)
 			info, err := r.Check(context.Background())
 			if tt.class == nil {
 				if err != nil {
