@@ -34,6 +34,9 @@ func dropped(lo, hi int, c argCheck) spec { return spec{min: lo, max: hi, check:
 //     compress, compress stub, compress stub-v2), because of VORACLE.
 //   - block-outside-dns is Windows-only and is accepted but dropped.
 //   - ifconfig is refused: addresses come from the server (pull).
+//   - verb is capped at 6, since higher levels log keys and packet contents.
+//   - setenv only sets CLIENT_CERT, IV_GUI_VER and UV_* (sent to the server
+//     with push-peer-info); "setenv opt X" is checked and rendered as X.
 var allowed = map[string]spec{
 	// Role and transport.
 	"client":     noArgs(),
@@ -141,7 +144,7 @@ var allowed = map[string]spec{
 	"register-dns":      dropped(0, 0, nil),
 
 	// Logging verbosity only; log destinations are refused.
-	"verb":     args(1, 1, each(oneOf("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"))),
+	"verb":     args(1, 1, checkVerb),
 	"mute":     nums(1, 1),
 	"tun-ipv6": noArgs(),
 }

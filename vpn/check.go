@@ -251,3 +251,15 @@ func checkMssfix(args []string) error {
 func errNotHex(s string) error {
 	return fmt.Errorf("%q is not a hexadecimal value", clip(s))
 }
+
+// checkVerb caps verbosity at 6: from 7 on openvpn logs key material and
+// packet contents, and its log is shown through the API.
+func checkVerb(args []string) error {
+	if err := number(args[0]); err != nil {
+		return err
+	}
+	if n, _ := strconv.Atoi(args[0]); n > 6 {
+		return fmt.Errorf("verbosity above 6 logs key material and packet contents")
+	}
+	return nil
+}

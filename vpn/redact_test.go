@@ -41,10 +41,11 @@ func TestNoSecretsLogged(t *testing.T) {
 	fmt.Fprintf(&buf, "%v %+v %#v\n", p, got, list)
 	j, err := json.Marshal(struct {
 		P    Profile
+		G    Profile
 		L    []Profile
 		C    *Config
 		Summ Summary
-	}{p, list, cfg, cfg.Summary()})
+	}{p, got, list, cfg, cfg.Summary()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,8 @@ func TestParseRefuses(t *testing.T) {
 		{"port abc", "port", "not a number"},
 		{"client now", "client", "takes no arguments"},
 		{"keepalive 10", "keepalive", "at least 2"},
-		{"verb 12", "verb", "not one of"},
+		{"verb 7", "verb", "key material"},
+		{"verb x", "verb", "not a number"},
 		{"comp-lzo", "comp-lzo", "VORACLE"},
 		{"comp-lzo yes", "comp-lzo", "VORACLE"},
 		{"comp-lzo adaptive", "comp-lzo", "VORACLE"},
@@ -173,7 +174,7 @@ var allowedSamples = []string{
 	"route-metric 10", "route-delay 2", "route-nopull", "route-noexec", "ifconfig-noexec",
 	"redirect-gateway", "redirect-gateway def1 !ipv4 ipv6", "redirect-private local", "block-ipv6",
 	"dhcp-option DOMAIN corp.example", "dhcp-option DISABLE-NBT", "dns server 1 address 10.8.0.1",
-	"pull-filter reject \"redirect-gateway\"", "verb 11", "mute 10", "mute-replay-warnings",
+	"pull-filter reject \"redirect-gateway\"", "verb 6", "mute 10", "mute-replay-warnings",
 	"replay-window 128 30", "disable-dco", "explicit-exit-notify", "tun-ipv6", "allow-pull-fqdn",
 	"peer-fingerprint AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB", "tls-timeout 2", "reneg-bytes 100000", "auth-nocache",
 }
