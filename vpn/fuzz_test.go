@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParse checks that Parse never panics and that whatever it accepts
@@ -44,5 +46,22 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("rendering is %d bytes", len(out))
 		}
 		_ = c.Summary()
+	})
+}
+
+// FuzzQuote checks that any token Parse can hold survives quote and
+// lexLine unchanged.
+func FuzzQuote(f *testing.F) {
+	for _, s := range []string{"plain", `a "b" \c`, "#x", "'", "ü €"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		if tok == "" || !utf8.ValidString(tok) || strings.ContainsFunc(tok, isControl) {
+			return
+		}
+		got, err := lexLine("x " + quote(tok) + " # comment")
+		if err != nil || len(got) != 2 || got[1] != tok {
+			t.Fatalf("quote(%q) = %s lexes to %q, %v", tok, quote(tok), got, err)
+		}
 	})
 }

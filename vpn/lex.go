@@ -5,9 +5,10 @@ import (
 	"strings"
 )
 
-// maxTokens is OpenVPN's MAX_PARMS: it silently drops tokens past this
-// many, so a longer line is refused rather than guessed at.
-const maxTokens = 16
+// maxTokens is how many tokens OpenVPN reads from a config line (one less
+// than its MAX_PARMS); it silently drops any more, so a longer line is
+// refused rather than guessed at.
+const maxTokens = 15
 
 // lexLine splits one config line into tokens the way OpenVPN's parse_line
 // does: blanks separate tokens, '#' or ';' where a token would start begins

@@ -192,7 +192,11 @@ func (p *parser) content(n int, line string) error {
 		if p.body.Len() == 0 {
 			return refuse(p.tagLine, name, "inline block is empty")
 		}
-		p.opts = append(p.opts, option{line: p.tagLine, name: p.tag, block: true, body: p.body.String()})
+		body := p.body.String()
+		if p.tag == "key" && isEncryptedKey(body) {
+			return refuse(p.tagLine, name, "encrypted private keys are not supported; decrypt the key (e.g. openssl pkey) and upload again")
+		}
+		p.opts = append(p.opts, option{line: p.tagLine, name: p.tag, block: true, body: body})
 		p.tag = ""
 		return nil
 	case strings.HasPrefix(trimmed, "<"):
@@ -231,6 +235,13 @@ func (p *parser) complete() error {
 		return refuse(0, "auth-user-pass", "no client authentication: add <cert> and <key>, <pkcs12>, or auth-user-pass")
 	}
 	return nil
+}
+
+// isEncryptedKey spots PKCS#8 and legacy OpenSSL encrypted keys. openvpn
+// would stop and ask for the key's passphrase, which nothing answers.
+func isEncryptedKey(body string) bool {
+	return strings.Contains(body, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
+		strings.Contains(body, "Proc-Type: 4,ENCRYPTED")
 }
 
 // checkText refuses bytes that have no place in a text profile.
