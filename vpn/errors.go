@@ -2,6 +2,7 @@ package vpn
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/velocitty/microvm/errdefs"
 )
@@ -25,12 +26,22 @@ func (e *DirectiveError) Error() string {
 // Is makes DirectiveError match errdefs.ErrInvalid.
 func (e *DirectiveError) Is(target error) bool { return target == errdefs.ErrInvalid }
 
-// maxNameInError bounds how much of an unknown directive name is echoed
-// back, so that a pasted secret or garbage line is not reflected whole.
+// maxNameInError bounds how much of an argument is echoed in a reason.
 const maxNameInError = 40
 
+// directiveRE is the shape of an option name. Anything else, such as a
+// line of base64 from a key pasted outside its block, is not echoed back,
+// since error messages end up in API answers and logs.
+var directiveRE = regexp.MustCompile(`^<?/?[A-Za-z][A-Za-z0-9_.-]{0,31}>?$`)
+
+// unrecognized stands for a directive whose name is not echoed.
+const unrecognized = "(unrecognized line)"
+
 func refuse(line int, directive, format string, args ...any) *DirectiveError {
-	return &DirectiveError{Line: line, Directive: clip(directive), Reason: fmt.Sprintf(format, args...)}
+	if !directiveRE.MatchString(directive) {
+		directive = unrecognized
+	}
+	return &DirectiveError{Line: line, Directive: directive, Reason: fmt.Sprintf(format, args...)}
 }
 
 // clip shortens s for an error message and makes it printable.

@@ -178,8 +178,15 @@ func TestDirectiveErrorMessage(t *testing.T) {
 	if got, want := err.Error(), "line 7: up: runs a program"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-	long := refusedWith(t, "client\n"+strings.Repeat("x", 200)+" secret\n")
-	if len(long.Directive) > maxNameInError+3 {
-		t.Errorf("directive not clipped: %q", long.Directive)
+	const keyLine = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg"
+	for _, in := range []string{
+		"client\n" + keyLine + "\n",
+		"client\n" + keyLine + "\n<ca>\n",
+		"client\n" + keyLine + "'\n",
+	} {
+		de := refusedWith(t, in)
+		if de.Directive != unrecognized || strings.Contains(de.Error(), keyLine[:20]) {
+			t.Errorf("a pasted key line is echoed: %v", de)
+		}
 	}
 }
