@@ -26,6 +26,10 @@ type Summary struct {
 	HasTLSCrypt bool       `json:"hasTLSCrypt"` // tls-crypt or tls-crypt-v2
 	CA          []CertInfo `json:"ca,omitempty"`
 	Cert        *CertInfo  `json:"cert,omitempty"`
+	// CertificateSubjects lists the subjects of the inline certificates
+	// that parse: CA certificates first, then the client certificate and
+	// any extra certificates.
+	CertificateSubjects []string `json:"certificateSubjects"`
 	// AuthUserPass tells whether the server expects a username and
 	// password (the profile has a bare auth-user-pass).
 	AuthUserPass bool `json:"authUserPass"`
@@ -51,6 +55,7 @@ func (c *Config) Summary() Summary {
 	s.Remotes = slices.Clone(s.Remotes)
 	s.DataCiphers = slices.Clone(s.DataCiphers)
 	s.CA = slices.Clone(s.CA)
+	s.CertificateSubjects = slices.Clone(s.CertificateSubjects)
 	if s.Cert != nil {
 		cert := *s.Cert
 		s.Cert = &cert
@@ -60,6 +65,7 @@ func (c *Config) Summary() Summary {
 
 func summarize(opts []option) Summary {
 	s := Summary{Proto: "udp", Remotes: []Remote{}}
+	var extra []CertInfo
 	port := 1194
 	type remote struct {
 		host, port, proto string
@@ -76,6 +82,8 @@ func summarize(opts []option) Summary {
 				if infos := certInfos(o.body); len(infos) > 0 {
 					s.Cert = &infos[0]
 				}
+			case "extra-certs":
+				extra = certInfos(o.body)
 			case "key":
 				s.HasKey = true
 			case "pkcs12":
@@ -111,6 +119,16 @@ func summarize(opts []option) Summary {
 		case "auth-user-pass":
 			s.AuthUserPass = true
 		}
+	}
+	s.CertificateSubjects = []string{}
+	for _, c := range s.CA {
+		s.CertificateSubjects = append(s.CertificateSubjects, c.Subject)
+	}
+	if s.Cert != nil {
+		s.CertificateSubjects = append(s.CertificateSubjects, s.Cert.Subject)
+	}
+	for _, c := range extra {
+		s.CertificateSubjects = append(s.CertificateSubjects, c.Subject)
 	}
 	for _, r := range remotes {
 		out := Remote{Host: r.host, Port: port, Proto: s.Proto}

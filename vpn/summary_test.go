@@ -33,6 +33,10 @@ func TestSummary(t *testing.T) {
 		t.Errorf("Cert = %+v", s.Cert)
 	}
 
+	if got := strings.Join(s.CertificateSubjects, "|"); got != "CN=Test VPN CA,O=Example|CN=alice" {
+		t.Errorf("CertificateSubjects = %q", got)
+	}
+
 	out, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +56,7 @@ func TestSummaryDefaultsAndGarbage(t *testing.T) {
 	if !reflect.DeepEqual(s.Remotes, want) {
 		t.Errorf("Remotes = %+v, want %+v", s.Remotes, want)
 	}
-	if !s.HasCA || len(s.CA) != 0 || s.Cert != nil || !s.HasTLSAuth || s.AuthUserPass {
+	if !s.HasCA || len(s.CA) != 0 || s.Cert != nil || !s.HasTLSAuth || s.AuthUserPass || s.CertificateSubjects == nil {
 		t.Errorf("summary = %+v", s)
 	}
 }
