@@ -16,12 +16,16 @@ import (
 	"time"
 )
 
+// boxinitDir holds the test program; TestMain removes it.
+var boxinitDir string
+
 // boxinitOnce builds testdata/boxinit once per test binary.
 var boxinitOnce = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "sandbox-boxinit-")
 	if err != nil {
 		return "", err
 	}
+	boxinitDir = dir
 	bin := filepath.Join(dir, "boxinit")
 	cmd := exec.Command("go", "build", "-o", bin, "./testdata/boxinit")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -31,7 +35,7 @@ var boxinitOnce = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-func requireRoot(t *testing.T) {
+func requireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates namespaces, mounts and cgroups")
@@ -43,7 +47,7 @@ func requireRoot(t *testing.T) {
 
 // testRootFS makes a minimal root file system holding the static test
 // program and an os-release that no host has.
-func testRootFS(t *testing.T) string {
+func testRootFS(t testing.TB) string {
 	t.Helper()
 	bin, err := boxinitOnce()
 	if err != nil {
@@ -68,7 +72,7 @@ func testRootFS(t *testing.T) string {
 	return root
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -84,7 +88,7 @@ type testBox struct {
 }
 
 // testConfig describes a box whose PID 1 serves on a free loopback port.
-func testConfig(t *testing.T) testBox {
+func testConfig(t testing.TB) testBox {
 	t.Helper()
 	root := testRootFS(t)
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
@@ -187,3 +191,9 @@ func ticks(t *testing.T, root string) int {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func cleanupTestFiles() {
+	if boxinitDir != "" {
+		os.RemoveAll(boxinitDir)
+	}
+}

@@ -20,7 +20,9 @@ func TestMain(m *testing.M) {
 	if cfg := os.Getenv(envStarter); cfg != "" {
 		os.Exit(starterMain(cfg))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	cleanupTestFiles()
+	os.Exit(code)
 }
 
 func starterMain(cfgJSON string) int {
