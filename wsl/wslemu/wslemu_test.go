@@ -42,7 +42,7 @@ func newEmu(t *testing.T, env ...string) *emu {
 	e.env = append([]string{"MICROVM_WSLEMU_STATE=" + e.state, "MICROVM_WSLEMU_IDLE_MS=300", "WSL_UTF8=1"}, env...)
 	t.Cleanup(func() {
 		// Stop whatever the test left running.
-		e.env = e.env[:2]
+		e.env = append(e.env[:2:2], "WSL_UTF8=1")
 		out, _, _ := e.run(nil, "--list", "--quiet")
 		for _, n := range strings.Fields(out) {
 			e.run(nil, "--terminate", n)
