@@ -72,11 +72,14 @@ func New(cfg Config) *Backend {
 // Available reports whether guests can run here: root, a cgroup that can
 // freeze, the guest image and the agent binary.
 func (b *Backend) Available(ctx context.Context) error {
+	if os.Geteuid() != 0 {
+		if err := sandbox.CgroupAvailable(); errors.Is(err, errdefs.ErrUnsupported) {
+			return fmt.Errorf("linux sandbox: %w", err)
+		}
+		return fmt.Errorf("linux sandbox: needs root to create namespaces and mounts; run the daemon as root: %w", errdefs.ErrUnavailable)
+	}
 	if err := sandbox.CgroupAvailable(); err != nil {
 		return fmt.Errorf("linux sandbox: %w", err)
-	}
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("linux sandbox: needs root to create namespaces and mounts; run the daemon as root: %w", errdefs.ErrUnavailable)
 	}
 	if _, err := os.Stat("/proc/self/ns/pid"); err != nil {
 		return fmt.Errorf("linux sandbox: kernel without PID namespaces: %w", errdefs.ErrUnavailable)
