@@ -32,7 +32,8 @@ func dropped(lo, hi int, c argCheck) spec { return spec{min: lo, max: hi, check:
 //     tunnel anyway, so they cannot change the host's or guest's routing.
 //   - compression is refused except the framing-only forms (comp-lzo no,
 //     compress, compress stub, compress stub-v2), because of VORACLE.
-//   - block-outside-dns is Windows-only and is accepted but dropped.
+//   - Windows-only options (block-outside-dns, register-dns, ...) are
+//     accepted but dropped: openvpn on Linux refuses most of them.
 //   - ifconfig is refused: addresses come from the server (pull).
 //   - verb is capped at 6, since higher levels log keys and packet contents.
 //   - setenv only sets CLIENT_CERT, IV_GUI_VER and UV_* (sent to the server
@@ -68,6 +69,7 @@ var allowed = map[string]spec{
 
 	// TLS and data channel.
 	"remote-cert-tls":       enum("server"),
+	"ns-cert-type":          enum("server"), // deprecated, still read by 2.6
 	"remote-cert-ku":        args(1, 8, each(hexWord)),
 	"remote-cert-eku":       args(1, 1, each(text)),
 	"verify-x509-name":      args(1, 2, checkVerifyX509),
@@ -106,20 +108,22 @@ var allowed = map[string]spec{
 	"setenv":         args(1, 2, checkSetenv),
 
 	// Link and timers.
-	"tun-mtu":       nums(1, 1),
-	"tun-mtu-extra": nums(1, 1),
-	"link-mtu":      nums(1, 1),
-	"mssfix":        args(0, 2, checkMssfix),
-	"fragment":      args(1, 2, each(number, oneOf("mtu"))),
-	"sndbuf":        nums(1, 1),
-	"rcvbuf":        nums(1, 1),
-	"txqueuelen":    nums(1, 1),
-	"fast-io":       noArgs(),
-	"keepalive":     nums(2, 2),
-	"ping":          nums(1, 1),
-	"ping-restart":  nums(1, 1),
-	"ping-exit":     nums(1, 1),
-	"inactive":      nums(1, 2),
+	"tun-mtu":        nums(1, 1),
+	"tun-mtu-extra":  nums(1, 1),
+	"link-mtu":       nums(1, 1),
+	"mssfix":         args(0, 2, checkMssfix),
+	"fragment":       args(1, 2, each(number, oneOf("mtu"))),
+	"sndbuf":         nums(1, 1),
+	"rcvbuf":         nums(1, 1),
+	"txqueuelen":     nums(1, 1),
+	"fast-io":        noArgs(),
+	"keepalive":      nums(2, 2),
+	"ping":           nums(1, 1),
+	"ping-restart":   nums(1, 1),
+	"ping-exit":      nums(1, 1),
+	"ping-timer-rem": noArgs(),
+	"disable-occ":    noArgs(),
+	"inactive":       nums(1, 2),
 
 	// Routes and DNS, applied inside the tunnel namespace only.
 	"route":           args(1, 4, checkRoute),
@@ -136,12 +140,18 @@ var allowed = map[string]spec{
 		"ipv4", "!ipv4", "ipv6", "!ipv6"))),
 	"redirect-private": args(0, 8, each(oneOf(
 		"local", "autolocal", "def1", "bypass-dhcp", "bypass-dns", "block-local"))),
-	"block-ipv6":        noArgs(),
-	"dhcp-option":       args(1, 2, checkDHCPOption),
-	"dns":               words(2, 8),
-	"pull-filter":       args(2, 2, each(oneOf("accept", "ignore", "reject"), text)),
+	"block-ipv6":  noArgs(),
+	"dhcp-option": args(1, 2, checkDHCPOption),
+	"dns":         words(2, 8),
+	"pull-filter": args(2, 2, each(oneOf("accept", "ignore", "reject"), text)),
+	// Windows-only options that openvpn on Linux refuses or ignores.
 	"block-outside-dns": dropped(0, 0, nil),
 	"register-dns":      dropped(0, 0, nil),
+	"dhcp-renew":        dropped(0, 0, nil),
+	"dhcp-release":      dropped(0, 0, nil),
+	"ip-win32":          dropped(1, 3, each(word)),
+	"route-method":      dropped(1, 1, each(word)),
+	"windows-driver":    dropped(1, 1, each(word)),
 
 	// Logging verbosity only; log destinations are refused.
 	"verb":     args(1, 1, checkVerb),

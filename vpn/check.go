@@ -210,13 +210,15 @@ func checkSetenv(args []string) error {
 			return fmt.Errorf("setenv CLIENT_CERT takes 0 or 1")
 		}
 		return nil
+	case name == "PUSH_PEER_INFO":
+		return nil
 	case name == "IV_GUI_VER" || uvRE.MatchString(name):
 		if len(args) != 2 {
 			return fmt.Errorf("setenv %s takes one value", name)
 		}
 		return nil
 	}
-	return fmt.Errorf("only CLIENT_CERT, IV_GUI_VER and UV_* may be set; other variables feed scripts or relax option checking")
+	return fmt.Errorf("only CLIENT_CERT, PUSH_PEER_INFO, IV_GUI_VER and UV_* may be set; other variables feed scripts")
 }
 
 func checkVerifyX509(args []string) error {

@@ -131,6 +131,11 @@ func (p *parser) directive(n int, name string, args []string) error {
 		}
 		return p.directive(n, args[1], args[2:])
 	}
+	if name == "setenv" && len(args) > 0 && args[0] == "FORWARD_COMPATIBLE" {
+		// It only turns unknown options into warnings, and no unknown
+		// option is ever rendered: accepted, and dropped.
+		return nil
+	}
 	s, ok := allowed[name]
 	if !ok || (name == "auth-user-pass" && len(args) > 0) {
 		return refuse(n, name, "%s", refusal(name, args))

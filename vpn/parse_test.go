@@ -59,7 +59,7 @@ func TestParseSyntax(t *testing.T) {
 		{"quoted text kept", "client\ndev tun\nremote a\npull-filter ignore \"route 10.0.0.0\"\n", "pull-filter ignore \"route 10.0.0.0\"\n"},
 		{"escaped quote", "client\ndev tun\nremote a\npull-filter ignore \"a\\\"b\"\n", "pull-filter ignore \"a\\\"b\"\n"},
 		{"setenv opt", "client\ndev tun\nremote a\nsetenv opt tls-version-min 1.2 or-highest\n", "remote a\ntls-version-min 1.2 or-highest\n"},
-		{"dropped", "client\ndev tun\nblock-outside-dns\nregister-dns\nremote a\n", "client\ndev tun\nremote a\n"},
+		{"dropped", "client\ndev tun\nblock-outside-dns\nregister-dns\nroute-method exe\nip-win32 dynamic 0 3600\nsetenv FORWARD_COMPATIBLE 1\nremote a\n", "client\ndev tun\nremote a\n"},
 		{"indented block", "client\ndev tun\nremote a\n  <tls-auth>  \n  AAAA\n\n  </tls-auth>\n", "<tls-auth>\n  AAAA\n</tls-auth>\n"},
 		{"quoted tag", "client\ndev tun\nremote a\n\"<tls-auth>\"\nAAAA\n</tls-auth>\n", "<tls-auth>\nAAAA\n</tls-auth>\n"},
 	}

@@ -82,7 +82,6 @@ var refusedDirectives = map[string]string{
 	"http-proxy":              "proxies are not supported: the tunnel would be sent through an arbitrary proxy",
 	"socks-proxy":             "proxies are not supported: the tunnel would be sent through an arbitrary proxy",
 	"static-challenge":        "challenge/response authentication is not supported",
-	"ns-cert-type":            "obsolete; use remote-cert-tls server",
 	"ifconfig":                "addresses come from the server; a client profile must not set them",
 	"ifconfig-ipv6":           "addresses come from the server; a client profile must not set them",
 	"mark":                    reasonProcess,

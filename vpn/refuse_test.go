@@ -77,14 +77,13 @@ func TestParseRefuses(t *testing.T) {
 		{"ignore-unknown-option up", "ignore-unknown-option", "skip"},
 		{"setenv opt up /bin/sh", "up", "program"},
 		{"setenv opt", "setenv", "needs a directive"},
-		{"setenv FORWARD_COMPATIBLE 1", "setenv", "only"},
 		{"setenv PATH /tmp", "setenv", "only"},
 		{"http-proxy 127.0.0.1 8080", "http-proxy", "prox"},
 		{"socks-proxy 127.0.0.1 1080", "socks-proxy", "prox"},
 		{"static-challenge \"OTP\" 1", "static-challenge", "challenge"},
 		{"ifconfig 10.8.0.2 255.255.255.0", "ifconfig", "server"},
 		{"ifconfig-ipv6 fd00::2/64 fd00::1", "ifconfig-ipv6", "server"},
-		{"ns-cert-type server", "ns-cert-type", "remote-cert-tls"},
+		{"ns-cert-type client", "ns-cert-type", "not one of"},
 		{"local 192.0.2.1", "local", "not supported"},
 		// Server side.
 		{"server 10.8.0.0 255.255.255.0", "server", "server-side"},
@@ -176,5 +175,5 @@ var allowedSamples = []string{
 	"dhcp-option DOMAIN corp.example", "dhcp-option DISABLE-NBT", "dns server 1 address 10.8.0.1",
 	"pull-filter reject \"redirect-gateway\"", "verb 6", "mute 10", "mute-replay-warnings",
 	"replay-window 128 30", "disable-dco", "explicit-exit-notify", "tun-ipv6", "allow-pull-fqdn",
-	"peer-fingerprint AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB", "tls-timeout 2", "reneg-bytes 100000", "auth-nocache",
+	"peer-fingerprint AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB", "tls-timeout 2", "ns-cert-type server", "ping-timer-rem", "disable-occ", "setenv PUSH_PEER_INFO", "reneg-bytes 100000", "auth-nocache",
 }
