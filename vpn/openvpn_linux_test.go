@@ -28,6 +28,20 @@ func TestOpenVPNAcceptsRendering(t *testing.T) {
 	if !ok {
 		t.Fatalf("openvpn did not reach the management hold with the full profile:\n%s", out)
 	}
+	// The golden renderings of the sample profiles.
+	goldens, err := filepath.Glob(filepath.Join("testdata", "profiles", "*.rendered"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range goldens {
+		config, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, ok := runToHold(t, bin, config); !ok {
+			t.Errorf("openvpn refuses %s:\n%s", path, out)
+		}
+	}
 	// One run per allowed form, since some options conflict with others.
 	for _, line := range allowedSamples {
 		profile := "client\ndev tun\nremote 192.0.2.1\nauth-user-pass\n" + line + "\n<ca>\n" + pki.caPEM + "</ca>\n"
