@@ -1,0 +1,8 @@
+package socks5
+
+import "syscall"
+
+var (
+	errnoENETUNREACH  error = syscall.ENETUNREACH
+	errnoEHOSTUNREACH error = syscall.EHOSTUNREACH
+)
