@@ -97,3 +97,23 @@ type ShellResize struct {
 	Cols uint16 `json:"cols"`
 	Rows uint16 `json:"rows"`
 }
+
+// Error codes of Error.Code. Each goes with one HTTP status.
+const (
+	CodeInvalid          = "invalid"            // 400
+	CodeUnauthorized     = "unauthorized"       // 401
+	CodeNotFound         = "not_found"          // 404
+	CodeMethodNotAllowed = "method_not_allowed" // 405
+	CodeTooLarge         = "too_large"          // 413
+	CodeInternal         = "internal"           // 500
+	CodeUnavailable      = "unavailable"        // 503
+)
+
+// Query parameters of PathShell and PathLogs.
+const (
+	QueryArgv  = "argv"  // repeated, one per argument
+	QueryCols  = "cols"  // initial terminal width
+	QueryRows  = "rows"  // initial terminal height
+	QuerySince = "since" // RFC 3339 time; entries strictly after it
+	QueryLimit = "limit" // at most this many, the newest
+)

@@ -1,0 +1,91 @@
+package agent
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/velocitty/microvm/guest/agentapi"
+	"github.com/velocitty/microvm/guest/shell"
+)
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  4096,
+	WriteBufferSize: 4096,
+	Subprotocols:    []string{agentapi.ShellSubprotocol},
+}
+
+func (s *Server) handleShell(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	cols, err1 := parseDim(q.Get(agentapi.QueryCols))
+	rows, err2 := parseDim(q.Get(agentapi.QueryRows))
+	if err := errors.Join(err1, err2); err != nil {
+		writeError(w, http.StatusBadRequest, agentapi.CodeInvalid, "cols, rows: "+err.Error())
+		return
+	}
+	argv := q[agentapi.QueryArgv]
+	if len(argv) > 0 && argv[0] == "" {
+		writeError(w, http.StatusBadRequest, agentapi.CodeInvalid, "argv: empty program name")
+		return
+	}
+	if !websocket.IsWebSocketUpgrade(r) || !slices.Contains(websocket.Subprotocols(r), agentapi.ShellSubprotocol) {
+		writeError(w, http.StatusBadRequest, agentapi.CodeInvalid, "a websocket upgrade with subprotocol "+agentapi.ShellSubprotocol+" is required")
+		return
+	}
+	if s.nShells.Add(1) > int64(s.cfg.MaxShells) {
+		s.nShells.Add(-1)
+		writeError(w, http.StatusServiceUnavailable, agentapi.CodeUnavailable, "too many shells")
+		return
+	}
+	defer s.nShells.Add(-1)
+	if s.base.Err() != nil {
+		writeError(w, http.StatusServiceUnavailable, agentapi.CodeUnavailable, "agent shutting down")
+		return
+	}
+	s.shells.Add(1)
+	defer s.shells.Done()
+
+	sess, err := shell.Start(shell.Options{Argv: argv, Cols: cols, Rows: rows})
+	if err != nil {
+		status, code := http.StatusInternalServerError, agentapi.CodeInternal
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+			status, code = http.StatusBadRequest, agentapi.CodeInvalid
+		}
+		writeError(w, status, code, err.Error())
+		return
+	}
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// The upgrader has answered the client.
+		sess.Hangup(s.cfg.Shell.HangupGrace)
+		sess.Close()
+		return
+	}
+	log := s.log.With("pid", sess.Pid())
+	log.Info("shell_started", "argv0", firstOr(argv, "login shell"))
+	st := shell.Serve(s.base, ws, sess, s.cfg.Shell)
+	log.Info("shell_ended", "exit_code", st.ExitCode, "signal", st.Signal, "reason", st.Reason)
+}
+
+func parseDim(v string) (uint16, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 16)
+	if err != nil || n == 0 {
+		return 0, errors.New("must be an integer from 1 to 65535")
+	}
+	return uint16(n), nil
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}
