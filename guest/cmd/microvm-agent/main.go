@@ -1,0 +1,149 @@
+// Command microvm-agent is the one program a microvm guest runs: the
+// control API the daemon drives (exec, shells, logs), the SOCKS5 proxy the
+// user's SSH client goes through, and, as `init`, the guest's PID 1.
+//
+//	microvm-agent version
+//	microvm-agent serve [--control-addr 127.0.0.1:1025] [--socks-addr 127.0.0.1:1080] [--token-file /etc/microvm/token]
+//	microvm-agent init -- [serve flags]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/velocitty/microvm/guest/agent"
+	"github.com/velocitty/microvm/guest/agentapi"
+	"github.com/velocitty/microvm/guest/initproc"
+	"github.com/velocitty/microvm/guest/logring"
+	"github.com/velocitty/microvm/guest/socks5"
+)
+
+const usage = `usage:
+  microvm-agent version
+  microvm-agent serve [flags]     (serve -h lists them)
+  microvm-agent init -- [serve flags]
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "version", "--version", "-version":
+		fmt.Println(agentapi.Version)
+	case "serve":
+		os.Exit(serve(args, os.Stderr))
+	case "init":
+		if len(args) > 0 && args[0] == "--" {
+			args = args[1:]
+		}
+		if len(args) > 0 && args[0] == "serve" {
+			args = args[1:] // tolerate "init -- serve FLAGS"
+		}
+		log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("role", "init")
+		os.Exit(initproc.Run(append([]string{"/proc/self/exe", "serve"}, args...), log))
+	default:
+		fmt.Fprintf(os.Stderr, "microvm-agent: unknown command %q\n%s", cmd, usage)
+		os.Exit(2)
+	}
+}
+
+// serve runs the agent until SIGTERM, SIGINT or an API shutdown request
+// and returns the exit code.
+func serve(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	controlAddr := fs.String("control-addr", "127.0.0.1:"+strconv.Itoa(agentapi.DefaultControlPort), "control API `address` (IPv4 loopback)")
+	socksAddr := fs.String("socks-addr", "127.0.0.1:"+strconv.Itoa(agentapi.DefaultSocksPort), "SOCKS5 proxy `address` (IPv4 loopback)")
+	tokenFile := fs.String("token-file", "/etc/microvm/token", "`file` holding the API token (mode 0600)")
+	maxSocks := fs.Int("max-socks-conns", socks5.DefaultMaxConns, "concurrent SOCKS5 connections; more are refused")
+	maxShells := fs.Int("max-shells", agent.DefaultMaxShells, "concurrent PTY shells")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "microvm-agent: --log-level: %v\n", err)
+		return 2
+	}
+	ring := logring.NewRing(0)
+	log := slog.New(logring.NewHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}), ring, level))
+
+	if err := run(log, ring, *controlAddr, *socksAddr, *tokenFile, *maxSocks, *maxShells); err != nil {
+		log.Error("agent_failed", "err", err)
+		return 1
+	}
+	log.Info("agent_stopped")
+	return 0
+}
+
+func run(log *slog.Logger, ring *logring.Ring, controlAddr, socksAddr, tokenFile string, maxSocks, maxShells int) error {
+	token, err := agent.ReadTokenFile(tokenFile)
+	if err != nil {
+		return err
+	}
+	api, err := agent.New(agent.Config{Token: token, Logger: log, Ring: ring, MaxShells: maxShells})
+	if err != nil {
+		return err
+	}
+	controlLn, err := listenLoopback(controlAddr)
+	if err != nil {
+		return err
+	}
+	socksLn, err := listenLoopback(socksAddr)
+	if err != nil {
+		controlLn.Close()
+		return err
+	}
+	proxy := &socks5.Server{MaxConns: maxSocks, Logger: log.With("component", "socks5")}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	// A hangup (e.g. forwarded by init) must not kill the agent.
+	signal.Ignore(syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	log.Info("agent_started", "version", agentapi.Version, "pid", os.Getpid(),
+		"control_addr", controlLn.Addr().String(), "socks_addr", socksLn.Addr().String())
+	socksErr := make(chan error, 1)
+	go func() {
+		err := proxy.Serve(ctx, socksLn)
+		cancel() // a dead proxy takes the agent down: the daemon restarts it
+		socksErr <- err
+	}()
+	apiErr := api.Run(ctx, controlLn)
+	cancel()
+	return errors.Join(apiErr, <-socksErr)
+}
+
+// listenLoopback listens on a tcp4 loopback address: WSL2 forwards only
+// IPv4 loopback listeners to the host, and the proxy has no authentication,
+// so it must never face a network.
+func listenLoopback(addr string) (net.Listener, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().Is4() || !ap.Addr().IsLoopback() {
+		return nil, fmt.Errorf("listen %q: want an IPv4 loopback address such as 127.0.0.1:1080", addr)
+	}
+	lc := net.ListenConfig{KeepAlive: -1}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ln, err := lc.Listen(ctx, "tcp4", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return ln, nil
+}
