@@ -142,7 +142,7 @@ var allowed = map[string]spec{
 		"local", "autolocal", "def1", "bypass-dhcp", "bypass-dns", "block-local"))),
 	"block-ipv6":  noArgs(),
 	"dhcp-option": args(1, 2, checkDHCPOption),
-	"dns":         words(2, 8),
+	"dns":         args(2, 12, checkDNS),
 	"pull-filter": args(2, 2, each(oneOf("accept", "ignore", "reject"), text)),
 	// Windows-only options that openvpn on Linux refuses or ignores.
 	"block-outside-dns": dropped(0, 0, nil),

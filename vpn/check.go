@@ -265,3 +265,35 @@ func checkVerb(args []string) error {
 	}
 	return nil
 }
+
+var dnsValueRE = regexp.MustCompile(`^[A-Za-z0-9_.:\[\]-]{1,253}$`)
+
+// checkDNS accepts the documented forms of the dns option:
+// "search-domains D..." and "server N address|resolve-domains|dnssec|
+// transport|sni V...".
+func checkDNS(args []string) error {
+	values := args[1:]
+	switch args[0] {
+	case "search-domains":
+	case "server":
+		if len(args) < 4 {
+			return fmt.Errorf("dns server needs an id, a setting and a value")
+		}
+		id := strings.TrimPrefix(args[1], "-")
+		if len(id) > 3 || number(id) != nil {
+			return fmt.Errorf("%q is not a DNS server id", clip(args[1]))
+		}
+		if err := oneOf("address", "resolve-domains", "dnssec", "transport", "sni")(args[2]); err != nil {
+			return err
+		}
+		values = args[3:]
+	default:
+		return fmt.Errorf("%q is not one of search-domains, server", clip(args[0]))
+	}
+	for _, v := range values {
+		if !dnsValueRE.MatchString(v) {
+			return fmt.Errorf("%q is not a DNS name or address", clip(v))
+		}
+	}
+	return nil
+}

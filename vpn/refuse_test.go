@@ -128,6 +128,10 @@ func TestParseRefuses(t *testing.T) {
 		{"remote-cert-tls client", "remote-cert-tls", "not one of"},
 		{"verify-x509-name x dns", "verify-x509-name", "not one of"},
 		{"setenv CLIENT_CERT 2", "setenv", "CLIENT_CERT"},
+		{"dns updown /bin/sh", "dns", "not one of"},
+		{"dns server 1 script /bin/sh", "dns", "not one of"},
+		{"dns server x address 10.0.0.1", "dns", "server id"},
+		{"dns search-domains a/b", "dns", "not a DNS name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -172,7 +176,7 @@ var allowedSamples = []string{
 	"route 10.0.0.0 255.0.0.0 vpn_gateway 5", "route intranet.example.net", "route-gateway dhcp",
 	"route-metric 10", "route-delay 2", "route-nopull", "route-noexec", "ifconfig-noexec",
 	"redirect-gateway", "redirect-gateway def1 !ipv4 ipv6", "redirect-private local", "block-ipv6",
-	"dhcp-option DOMAIN corp.example", "dhcp-option DISABLE-NBT", "dns server 1 address 10.8.0.1",
+	"dhcp-option DOMAIN corp.example", "dhcp-option DISABLE-NBT", "dns server 1 address 10.8.0.1 [fd00::1]:53", "dns server -2 address 10.0.0.53", "dns search-domains corp.example lab.example",
 	"pull-filter reject \"redirect-gateway\"", "verb 6", "mute 10", "mute-replay-warnings",
 	"replay-window 128 30", "disable-dco", "explicit-exit-notify", "tun-ipv6", "allow-pull-fqdn",
 	"peer-fingerprint AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB", "tls-timeout 2", "ns-cert-type server", "ping-timer-rem", "disable-occ", "setenv PUSH_PEER_INFO", "reneg-bytes 100000", "auth-nocache",
