@@ -143,7 +143,10 @@ func (s *Store) Put(ctx context.Context, name string, in PutInput) (p Profile, c
 	defer s.mu.Unlock()
 	old, err := s.readRecord(name)
 	created = errors.Is(err, errdefs.ErrNotFound)
-	if err != nil && !created {
+	// An unreadable record can still be replaced; it just loses its
+	// creation time.
+	corrupt := errors.Is(err, errdefs.ErrInternal)
+	if err != nil && !created && !corrupt {
 		return Profile{}, false, fmt.Errorf("put profile %s: %w", name, err)
 	}
 	var creds credentials
@@ -154,7 +157,9 @@ func (s *Store) Put(ctx context.Context, name string, in PutInput) (p Profile, c
 			return Profile{}, false, fmt.Errorf("put profile %s: %w", name, err)
 		}
 	} else {
-		rec.CreatedAt = old.CreatedAt
+		if !corrupt {
+			rec.CreatedAt = old.CreatedAt
+		}
 		if creds, err = s.readCredentials(name); err != nil {
 			return Profile{}, false, fmt.Errorf("put profile %s: %w", name, err)
 		}

@@ -322,3 +322,24 @@ func TestStoreConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreReplacesCorruptRecord(t *testing.T) {
+	ctx := t.Context()
+	s, dir := newTestStore(t)
+	if _, _, err := s.Put(ctx, "p", PutInput{Config: []byte(minimalProfile), Password: ptr("pw")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, profilesDir, "p.json"), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "p"); !errors.Is(err, errdefs.ErrInternal) {
+		t.Errorf("Get of a corrupt record = %v, want ErrInternal", err)
+	}
+	p, created, err := s.Put(ctx, "p", PutInput{Config: []byte(minimalProfile)})
+	if err != nil || created || !p.HasPassword {
+		t.Fatalf("Put over a corrupt record = %+v, created %v, %v", p, created, err)
+	}
+	if _, err := s.Get(ctx, "p"); err != nil {
+		t.Errorf("Get after the repair = %v", err)
+	}
+}
