@@ -211,4 +211,3 @@ func TestDeps(t *testing.T) {
 		}
 	}
 }
-
