@@ -110,6 +110,12 @@ for want in ./etc/wsl.conf ./etc/os-release ./usr/sbin/openvpn ./usr/local/bin/m
 	fi
 done
 
+# WSL extracts with bsdtar: check that it reads both members too.
+if command -v bsdtar >/dev/null && ! bsdtar -tzf "$tmp/image.tar.gz" | grep -qx './usr/local/bin/microvm-agent'; then
+	echo "build.sh: bsdtar does not see the agent layer" >&2
+	exit 1
+fi
+
 mv "$tmp/image.tar.gz" "$image"
 echo "$key" >"$stamp"
 echo "build.sh: $image $(du -k "$image" | cut -f1) KiB"
