@@ -60,3 +60,34 @@ func load(b *testing.B, url, token string) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 }
+
+// BenchmarkHandler measures the API's own cost per GET /v1/vms/default
+// without the network: the whole handler against a bare one.
+func BenchmarkHandler(b *testing.B) {
+	e := newEnv(b)
+	h := e.handler
+	vm := api.VM{Name: "default", Backend: "linux", State: "created", SocksAddress: "127.0.0.1:1080",
+		AgentAddress: "127.0.0.1:1025", CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(vm)
+	})
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", bare}, {"api", h}} {
+		b.Run(tc.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", "/v1/vms/default", nil)
+			req.Host = e.host
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				tc.h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}

@@ -38,6 +38,8 @@ type env struct {
 	mgr     *machine.Manager
 	http    *http.Client // validates every response against the spec
 	close   func()       // stops the server and waits for its handlers
+	handler http.Handler // the API handler itself
+	host    string       // a Host header the handler accepts
 }
 
 type envOption func(*server.Config)
@@ -88,6 +90,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Cleanup(ts.Close)
 	return &env{
 		t: t, url: ts.URL, port: port, backend: be, mgr: mgr, close: ts.Close,
+		handler: h, host: ts.Listener.Addr().String(),
 		http: &http.Client{Transport: &contract{t: t, base: ts.Client().Transport, router: specRouter(t)}},
 	}
 }
