@@ -40,6 +40,9 @@ func TestGuestImage(t *testing.T) {
 		{[]string{"ls", "-l", "/dev/net/tun", "/dev/ptmx"}, "/dev/net/tun"},
 		{[]string{"hostname"}, s.Name},
 		{[]string{"sh", "-c", "test -s /etc/ssl/certs/ca-certificates.crt && echo certs"}, "certs"},
+		// The agent moves the VPN's tun device into a private network
+		// namespace; that takes ip netns inside the box.
+		{[]string{"sh", "-c", "ip netns add microvm-test && ip -n microvm-test link show lo; ip netns del microvm-test"}, "lo:"},
 	} {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		cmd := box.Command(cctx, c.argv)
