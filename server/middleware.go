@@ -15,16 +15,17 @@ import (
 // token reaches the log.
 func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r)
 		level := slog.LevelInfo
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			level = slog.LevelDebug
 		}
 		if !log.Enabled(r.Context(), level) {
+			next.ServeHTTP(w, r) // not logged: skip the bookkeeping
 			return
 		}
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
 		status := ww.Status()
 		if status == 0 {
 			status = http.StatusOK

@@ -81,15 +81,22 @@ func (g *guard) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), g.token) == 1
 }
 
+// hardening are the headers of every response, keys in canonical form.
+var hardening = map[string][]string{
+	"Content-Security-Policy": {"default-src 'none'; frame-ancestors 'none'"},
+	"X-Content-Type-Options":  {"nosniff"},
+	"X-Frame-Options":         {"DENY"},
+	"Referrer-Policy":         {"no-referrer"},
+	"Cache-Control":           {"no-store"},
+}
+
 // headers sets the hardening headers on every response.
 func headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
+		for k, v := range hardening {
+			h[k] = v // shared and never modified
+		}
 		next.ServeHTTP(w, r)
 	})
 }
