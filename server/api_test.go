@@ -206,7 +206,14 @@ func TestUnsupportedMediaType(t *testing.T) {
 	req := e.request("POST", "/v1/vms", `{"name":"x"}`)
 	req.Header.Set("Content-Type", "text/plain")
 	resp, body := e.do(req)
-	problem(t, resp, body, 415, "unsupported_media_type")
+	if p := problem(t, resp, body, 415, "unsupported_media_type"); !strings.Contains(p.Detail, "application/json") {
+		t.Fatalf("detail does not name the accepted type: %q", p.Detail)
+	}
+	req = e.request("POST", "/v1/vms", `{"name":"charset"}`)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if resp, body := e.do(req); resp.StatusCode != 201 {
+		t.Fatalf("JSON with charset: %d %s", resp.StatusCode, body)
+	}
 }
 
 func TestNotImplementedRoutes(t *testing.T) {

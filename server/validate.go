@@ -3,8 +3,10 @@ package server
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -121,8 +123,9 @@ func validationProblem(err error) *api.Problem {
 		}
 	case reqErr.RequestBody != nil:
 		if strings.HasPrefix(reqErr.Reason, "header Content-Type has unexpected value") {
+			accepted := slices.Sorted(maps.Keys(reqErr.RequestBody.Content))
 			return newProblem(http.StatusUnsupportedMediaType, codeUnsupportedMedia,
-				"the request's Content-Type is not accepted by this operation")
+				"the request's Content-Type is not accepted; send "+strings.Join(accepted, " or "))
 		}
 		if errors.Is(err, openapi3filter.ErrInvalidRequired) {
 			reason = "a request body is required"
