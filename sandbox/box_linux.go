@@ -14,6 +14,15 @@ import (
 	"github.com/velocitty/microvm/errdefs"
 )
 
+// Box is a started or attached box. Its methods are safe for concurrent use.
+type Box struct {
+	ref    Ref
+	reaped chan struct{} // closed once a box this process started was reaped; nil after Attach
+}
+
+// Ref returns what Attach needs to find the box again.
+func (b *Box) Ref() Ref { return b.ref }
+
 // Attach finds a box again, e.g. after the process that started it was
 // restarted. It fails with errdefs.ErrNotFound when the box's PID 1 is
 // gone or its PID now belongs to another process (the start time differs).

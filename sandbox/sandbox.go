@@ -26,12 +26,3 @@ type Ref struct {
 	StartTime uint64 `json:"startTime"`        // its start time, /proc/PID/stat field 22
 	Cgroup    string `json:"cgroup,omitempty"` // the box's cgroup directory
 }
-
-// Box is a started or attached box. Its methods are safe for concurrent use.
-type Box struct {
-	ref    Ref
-	reaped chan struct{} // closed once a box this process started was reaped; nil after Attach
-}
-
-// Ref returns what Attach needs to find the box again.
-func (b *Box) Ref() Ref { return b.ref }

@@ -13,6 +13,14 @@ import (
 
 var errNotLinux = fmt.Errorf("namespace sandbox: only on Linux: %w", errdefs.ErrUnsupported)
 
+// Box is a started or attached box; off Linux there are none.
+type Box struct {
+	ref Ref
+}
+
+// Ref returns what Attach needs to find the box again.
+func (b *Box) Ref() Ref { return b.ref }
+
 // IsChild reports false: there are no helper roles off Linux.
 func IsChild() bool { return false }
 

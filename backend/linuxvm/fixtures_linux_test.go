@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,12 +28,6 @@ type fixtures struct {
 }
 
 var fx fixtures
-
-func cleanupFixtures() {
-	if fx.dir != "" {
-		os.RemoveAll(fx.dir)
-	}
-}
 
 func requireRoot(t *testing.T) {
 	t.Helper()
@@ -96,16 +89,6 @@ func (f *fixtures) build() error {
 		return fmt.Errorf("pack test image: %v: %s", err, out)
 	}
 	return nil
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func testLogger(t *testing.T) *slog.Logger {

@@ -1,0 +1,9 @@
+package linuxvm
+
+import "os"
+
+func cleanupFixtures() {
+	if fx.dir != "" {
+		os.RemoveAll(fx.dir)
+	}
+}
