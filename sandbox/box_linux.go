@@ -82,7 +82,9 @@ func (b *Box) cgroup() (*cgroup, error) {
 // namespaces, its root and its cgroup (so it is frozen and killed with the
 // box). The caller sets Stdin, Stdout, Stderr and Env (the environment
 // inside the box; set it, or the caller's environment is passed in).
-// It needs nsenter from util-linux on the host.
+// It needs nsenter from util-linux on the host. On a frozen box the
+// command freezes too, until Thaw. Cancelling ctx kills nsenter; a
+// program it already started inside dies with the box, not with ctx.
 func (b *Box) Command(ctx context.Context, argv []string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "/proc/self/exe")
 	nsenter, err := exec.LookPath("nsenter")

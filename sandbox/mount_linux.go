@@ -35,6 +35,8 @@ func setupRoot(cfg Config) error {
 		data                string
 	}{
 		{"proc", "proc", "proc", nse, ""},
+		// A fresh sysfs, read-only: it shows the host's network devices,
+		// which the box shares; nothing in the guest writes /sys.
 		{"sysfs", "sys", "sysfs", nse | unix.MS_RDONLY, ""},
 		{"tmpfs", "dev", "tmpfs", unix.MS_NOSUID, "mode=755,size=64k"},
 		{"devpts", "dev/pts", "devpts", unix.MS_NOSUID | unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"},
