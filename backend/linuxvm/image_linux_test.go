@@ -2,9 +2,16 @@ package linuxvm
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/proxy"
 
 	"github.com/velocitty/microvm/sandbox"
 )
@@ -53,7 +60,34 @@ func TestGuestImage(t *testing.T) {
 			t.Errorf("%q: %v: %s (want %q)", c.argv, err, out, c.want)
 		}
 	}
+	if os.Getenv("MICROVM_TEST_AGENT") != "" {
+		checkSOCKS(t, s.SocksPort)
+	}
 	if err := b.Stop(ctx, s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkSOCKS fetches a page from a host loopback server through the
+// agent's SOCKS5 proxy: the box shares the host's network both ways.
+func checkSOCKS(t *testing.T, port int) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "through the guest")
+	}))
+	defer srv.Close()
+	dialer, err := proxy.SOCKS5("tcp", "127.0.0.1:"+strconv.Itoa(port), nil, proxy.Direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Dial: dialer.Dial}}
+	resp, err := hc.Get(srv.URL)
+	if err != nil {
+		t.Fatalf("GET %s through the guest's SOCKS5: %v", srv.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "through the guest" {
+		t.Fatalf("body %q", body)
 	}
 }
