@@ -120,7 +120,11 @@ func start(ctx context.Context, cfg Config, cg *cgroup) (*Box, error) {
 		cmd.Wait()
 		return nil, fmt.Errorf("box init: %s: %w", msg, errdefs.ErrInternal)
 	}
+	// EOF without exec is a helper that died (a zombie until reaped).
 	st, err := readStat(cmd.Process.Pid)
+	if err == nil && st.state == 'Z' {
+		err = fmt.Errorf("helper died before exec: %w", errdefs.ErrInternal)
+	}
 	if err != nil {
 		return fail(fmt.Errorf("box init exited at once: %w", err))
 	}
