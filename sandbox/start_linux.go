@@ -120,10 +120,11 @@ func start(ctx context.Context, cfg Config, cg *cgroup) (*Box, error) {
 		cmd.Wait()
 		return nil, fmt.Errorf("box init: %s: %w", msg, errdefs.ErrInternal)
 	}
-	// EOF without exec is a helper that died (a zombie until reaped).
+	// A helper killed before it could report, or a program that exited
+	// at once, is a zombie until reaped: not a running box.
 	st, err := readStat(cmd.Process.Pid)
 	if err == nil && st.state == 'Z' {
-		err = fmt.Errorf("helper died before exec: %w", errdefs.ErrInternal)
+		err = fmt.Errorf("process %d exited: %w", cmd.Process.Pid, errdefs.ErrInternal)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("box init exited at once: %w", err))
