@@ -214,7 +214,7 @@ func (c *cli) unregister(args []string) (int, error) {
 			return errf("Wsl/Service/UnregisterDistro/E_FAIL", "%s (%v)", msgUnspecified, err)
 		}
 		os.Remove(d.BasePath) // only if empty, like the disk's directory
-		os.RemoveAll(c.st.clientsDir(d.Name))
+		os.Remove(c.st.sockFile(d.Name))
 		os.Remove(strings.TrimSuffix(c.st.runFile(d.Name), ".json") + ".log")
 		r.Distros = append(r.Distros[:i], r.Distros[i+1:]...)
 		if strings.EqualFold(r.Default, d.Name) {

@@ -2,40 +2,53 @@ package wslemu
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// runInit is a distribution's PID 1. Arguments: name, rootfs, run file,
-// idle timeout in ms; fd 3 reports readiness ("ok" or the failure), fd 4
-// is the state lock, fd 5 the directory of client files, fd 6 the
-// directory of the run file (which the chroot hides).
+// runInit is a distribution's PID 1, the part WSL's init plays: it
+// starts the sessions clients ask for over its socket, relays their exit
+// status, reaps orphans, and exits once no client has been attached for
+// the idle timeout. Arguments: name, rootfs, run file, idle timeout in
+// ms. fd 3 reports readiness ("ok" or the failure), fd 4 is the state
+// lock, fd 5 the directory of the run file (which the chroot hides), fd
+// 6 the listening session socket.
 func runInit(args []string) int {
 	ready := os.NewFile(3, "ready")
 	lock := os.NewFile(4, "lock")
-	clients := os.NewFile(5, "clients")
-	runDir := os.NewFile(6, "run")
+	runDir := os.NewFile(5, "run")
+	sockFile := os.NewFile(6, "socket")
 	if len(args) != 4 {
 		fmt.Fprintf(ready, "init: bad arguments %q", args)
 		return 2
 	}
 	rootfs, runFile := args[1], filepath.Base(args[2])
 	idleMS, _ := strconv.Atoi(args[3])
+	ln, err := net.FileListener(sockFile)
+	if err != nil {
+		fmt.Fprintf(ready, "init: %v", err)
+		return 1
+	}
+	sockFile.Close()
 	if err := setupRoot(rootfs); err != nil {
 		fmt.Fprintf(ready, "init: %v", err)
 		return 1
 	}
+	in := &initState{procs: map[int]chan syscall.WaitStatus{}, early: map[int]syscall.WaitStatus{}}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM)
+	go in.serve(ln.(*net.UnixListener))
 	ready.WriteString("ok")
 	ready.Close()
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	lastClient := time.Now()
@@ -45,16 +58,18 @@ func runInit(args []string) int {
 			if s == syscall.SIGTERM {
 				return 0
 			}
+			in.reap()
+			continue
 		case <-tick.C:
 		}
-		reap()
+		in.reap()
 		if idleMS < 0 {
 			continue
 		}
 		if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 			continue
 		}
-		if liveClients(clients) > 0 {
+		if in.clients() > 0 {
 			lastClient = time.Now()
 		} else if time.Since(lastClient) >= time.Duration(idleMS)*time.Millisecond {
 			// Idle: deregister while holding the lock, so no client can
@@ -64,6 +79,42 @@ func runInit(args []string) int {
 			return 0
 		}
 		unix.Flock(int(lock.Fd()), unix.LOCK_UN)
+	}
+}
+
+// initState is the init's table of sessions. One reaper collects every
+// child, so a session's status is handed over through procs (or kept in
+// early when the child ended before it was registered).
+type initState struct {
+	mu       sync.Mutex
+	attached int
+	procs    map[int]chan syscall.WaitStatus
+	early    map[int]syscall.WaitStatus
+}
+
+func (in *initState) clients() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.attached
+}
+
+// reap collects every exited child: sessions and the orphans of the
+// distribution, which are reparented to this PID 1.
+func (in *initState) reap() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+		in.mu.Lock()
+		if ch, ok := in.procs[pid]; ok {
+			ch <- syscall.WaitStatus(ws)
+			delete(in.procs, pid)
+		} else {
+			in.early[pid] = syscall.WaitStatus(ws)
+		}
+		in.mu.Unlock()
 	}
 }
 
@@ -97,39 +148,4 @@ func setupRoot(rootfs string) error {
 		return fmt.Errorf("chroot %s: %w", rootfs, err)
 	}
 	return os.Chdir("/")
-}
-
-// reap collects every exited child: orphans of the distribution are
-// reparented to this PID 1.
-func reap() {
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if pid <= 0 || err != nil {
-			return
-		}
-	}
-}
-
-// liveClients counts client files whose owner still holds their lock
-// and removes the others. Call with the state lock held.
-func liveClients(dir *os.File) int {
-	if _, err := dir.Seek(0, 0); err != nil {
-		return 0
-	}
-	names, _ := dir.Readdirnames(-1)
-	n := 0
-	for _, name := range names {
-		fd, err := unix.Openat(int(dir.Fd()), name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			continue
-		}
-		if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == nil {
-			unix.Unlinkat(int(dir.Fd()), name, 0)
-		} else {
-			n++
-		}
-		unix.Close(fd)
-	}
-	return n
 }

@@ -2,6 +2,7 @@ package wslemu
 
 import (
 	"encoding/json"
+	"net"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +21,9 @@ import (
 // An instance is a running distribution: a PID 1 of the emulator's own
 // (the role of WSL's init) in new mount, PID, UTS and IPC namespaces,
 // chrooted into the distribution's root file system, with the host
-// network shared. Sessions join its namespaces with nsenter. Killing it
-// ends every process of the distribution at once, as --terminate does.
+// network shared. Clients ask it over a socket to start their programs
+// (relay.go). Killing it ends every process of the distribution at once,
+// as --terminate does.
 type instance struct {
 	PID   int    `json:"pid"`
 	Start uint64 `json:"start"` // start time, guards against PID reuse
@@ -81,9 +83,18 @@ func (s *store) ensureRunning(d distro) (instance, error) {
 	case "no-virtualization", "wsl1-only":
 		return instance{}, errf("Wsl/Service/CreateInstance/CreateVm/HCS/HCS_E_HYPERV_NOT_INSTALLED", msgEnableVirt)
 	}
-	if err := os.MkdirAll(s.clientsDir(d.Name), 0o700); err != nil {
+	os.Remove(s.sockFile(d.Name))
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: s.sockFile(d.Name), Net: "unixpacket"})
+	if err != nil {
 		return instance{}, err
 	}
+	ln.SetUnlinkOnClose(false) // the socket is the init's now
+	defer ln.Close()
+	sock, err := ln.File()
+	if err != nil {
+		return instance{}, err
+	}
+	defer sock.Close()
 	self, err := os.Executable()
 	if err != nil {
 		return instance{}, err
@@ -93,11 +104,6 @@ func (s *store) ensureRunning(d distro) (instance, error) {
 		return instance{}, err
 	}
 	defer lock.Close()
-	clients, err := os.Open(s.clientsDir(d.Name))
-	if err != nil {
-		return instance{}, err
-	}
-	defer clients.Close()
 	runDir, err := os.Open(filepath.Join(s.dir, "run"))
 	if err != nil {
 		return instance{}, err
@@ -109,7 +115,7 @@ func (s *store) ensureRunning(d distro) (instance, error) {
 	}
 	defer pr.Close()
 	cmd := exec.Command(self, initRole, d.Name, d.rootfs(), s.runFile(d.Name), strconv.FormatInt(int64(idleTimeout()/time.Millisecond), 10))
-	cmd.ExtraFiles = []*os.File{pw, lock, clients, runDir} // fds 3 to 6
+	cmd.ExtraFiles = []*os.File{pw, lock, runDir, sock} // fds 3 to 6
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setsid:     true,
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,

@@ -2,17 +2,10 @@ package wslemu
 
 import (
 	"bufio"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // session runs a command line in a distribution (the default one when
@@ -24,37 +17,30 @@ import (
 // when it was killed (the raw wait status); 1 when the instance was
 // terminated under it or the program could not be executed.
 func (c *cli) session(name, user, cd string, argv []string, execMode bool) (int, error) {
-	var (
-		d      distro
-		in     instance
-		client *os.File
-	)
-	err := c.st.locked(func() error {
-		r, err := c.st.load()
-		if err != nil {
-			return err
-		}
-		if name == "" {
-			if name = r.Default; name == "" {
-				return errf("", "%s", msgNoDistros)
-			}
-		}
-		i, ok := r.find(name)
-		if !ok {
-			return errNotFound()
-		}
-		d = r.Distros[i]
-		if in, err = c.st.ensureRunning(d); err != nil {
-			return err
-		}
-		client, err = attach(c.st.clientsDir(d.Name))
-		return err
-	})
+	unlock, err := c.st.lockNow()
 	if err != nil {
 		return 0, err
 	}
-	defer client.Close() // leaving: the init counts this client gone
-
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
+	r, err := c.st.load()
+	if err != nil {
+		return 0, err
+	}
+	if name == "" {
+		if name = r.Default; name == "" {
+			return 0, errf("", "%s", msgNoDistros)
+		}
+	}
+	i, ok := r.find(name)
+	if !ok {
+		return 0, errNotFound()
+	}
+	d := r.Distros[i]
 	root := d.rootfs()
 	if user == "" {
 		user = defaultUser(root)
@@ -63,16 +49,15 @@ func (c *cli) session(name, user, cd string, argv []string, execMode bool) (int,
 	if !ok {
 		return 0, errf("Wsl/WSL_E_USER_NOT_FOUND", msgUserNotFound)
 	}
+	if _, err := c.st.ensureRunning(d); err != nil {
+		return 0, err
+	}
 	if !execMode {
 		line := joinCommandLine(argv)
 		argv = []string{pw.shell}
 		if line != "" {
 			argv = append(argv, "-c", line)
 		}
-	}
-	if _, err := resolveExec(root, argv[0]); err != nil {
-		fmt.Fprintf(os.Stderr, "<3>WSL (%d) ERROR: CreateProcessParseCommon:863: execvpe(%s) failed: No such file or directory\n", os.Getpid(), argv[0])
-		return 1, nil
 	}
 	wd := pw.home
 	if cd != "" && strings.HasPrefix(cd, "/") {
@@ -81,43 +66,10 @@ func (c *cli) session(name, user, cd string, argv []string, execMode bool) (int,
 	if fi, err := os.Stat(filepath.Join(root, wd)); err != nil || !fi.IsDir() {
 		wd = "/"
 	}
-	pid := strconv.Itoa(in.PID)
-	nsArgs := []string{"--target", pid, "--mount", "--uts", "--ipc", "--pid", "--root",
-		"--wd=/proc/" + pid + "/root" + wd, // opened before entering, through the init's root
-		"--setuid", strconv.Itoa(pw.uid), "--setgid", strconv.Itoa(pw.gid), "--"}
-	cmd := exec.Command("nsenter", append(nsArgs, argv...)...)
-	cmd.Env = sessionEnv(d.Name, pw)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		return 0, errf("Wsl/Service/CreateInstance/E_FAIL", "%s (%v)", msgUnspecified, err)
-	}
-	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	var running bool
-	_ = c.st.locked(func() error { _, running = c.st.running(d.Name); return nil })
-	switch {
-	case !running:
-		return 1, nil // the channel closed without an exit status
-	case ws.Signaled():
-		return int(ws.Signal()), nil
-	default:
-		return ws.ExitStatus(), nil
-	}
-}
-
-// attach registers this process as a client of the instance: a file in
-// the clients directory, locked for as long as this process lives.
-func attach(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(os.Getpid())), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	req := sessionRequest{Argv: argv, Env: sessionEnv(d.Name, pw), Dir: wd, UID: pw.uid, GID: pw.gid}
+	// The lock is held until init has counted this client, so an idle
+	// init cannot exit between the two.
+	return runSession(c.st.sockFile(d.Name), req, func() { unlock(); locked = false }), nil
 }
 
 type passwd struct {
@@ -174,19 +126,6 @@ func defaultUser(root string) string {
 		}
 	}
 	return "root"
-}
-
-// resolveExec finds argv0 as execvpe would inside the distribution.
-func resolveExec(root, argv0 string) (string, error) {
-	if strings.Contains(argv0, "/") {
-		return resolveIn(root, argv0)
-	}
-	for _, dir := range strings.Split(defaultPath, ":") {
-		if p, err := resolveIn(root, path.Join(dir, argv0)); err == nil {
-			return p, nil
-		}
-	}
-	return "", os.ErrNotExist
 }
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -38,8 +38,8 @@ type registry struct {
 }
 
 // store is the state directory: registry.json, a lock serializing
-// invocations, and run/ with one file per running instance and one
-// directory of client files per instance.
+// invocations, and run/ with a file, a session socket and a log per
+// running instance.
 type store struct {
 	dir  string
 	lock *os.File
@@ -122,6 +122,14 @@ func (s *store) runFile(name string) string {
 	return filepath.Join(s.dir, "run", strings.ToLower(name)+".json")
 }
 
-func (s *store) clientsDir(name string) string {
-	return filepath.Join(s.dir, "run", strings.ToLower(name)+".clients")
+func (s *store) sockFile(name string) string {
+	return filepath.Join(s.dir, "run", strings.ToLower(name)+".sock")
+}
+
+// lock takes the state lock until unlock is called.
+func (s *store) lockNow() (unlock func(), err error) {
+	if err := syscall.Flock(int(s.lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("lock state: %w", err)
+	}
+	return func() { syscall.Flock(int(s.lock.Fd()), syscall.LOCK_UN) }, nil
 }

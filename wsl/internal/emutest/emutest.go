@@ -26,9 +26,9 @@ func RequireRoot(t testing.TB) {
 	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
 		t.Skip("needs root on Linux: the wsl.exe emulator runs distributions in namespaces")
 	}
-	for _, p := range []string{"nsenter", "tar"} {
+	for _, p := range []string{"tar"} {
 		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("needs %s (util-linux, tar) for the wsl.exe emulator", p)
+			t.Skipf("needs %s for the wsl.exe emulator", p)
 		}
 	}
 }
@@ -37,14 +37,14 @@ var buildOnce sync.Map // binary path -> true
 
 // Build builds the Go package pkg (a main package path such as
 // "github.com/velocitty/microvm/wsl/wslemu/cmd/wslemu") into dir/name,
-// statically, and returns the binary's path.
-func Build(t testing.TB, dir, name, pkg string) string {
+// statically, with extra go build flags, and returns the binary's path.
+func Build(t testing.TB, dir, name, pkg string, flags ...string) string {
 	t.Helper()
 	out := filepath.Join(dir, name)
 	if _, ok := buildOnce.Load(out); ok {
 		return out
 	}
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd := exec.Command("go", append(append([]string{"build", "-o", out}, flags...), pkg)...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
