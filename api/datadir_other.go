@@ -12,15 +12,19 @@ import (
 // /var/lib/microvm for root, else $XDG_STATE_HOME/microvm, else
 // ~/.local/state/microvm.
 func DefaultDataDir() (string, error) {
-	if os.Geteuid() == 0 {
+	return dataDir(os.Geteuid(), os.Getenv("XDG_STATE_HOME"), os.UserHomeDir)
+}
+
+func dataDir(euid int, xdgState string, home func() (string, error)) (string, error) {
+	if euid == 0 {
 		return "/var/lib/microvm", nil
 	}
-	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "microvm"), nil
+	if filepath.IsAbs(xdgState) { // the spec says to ignore relative paths
+		return filepath.Join(xdgState, "microvm"), nil
 	}
-	home, err := os.UserHomeDir()
+	h, err := home()
 	if err != nil {
 		return "", fmt.Errorf("default data dir: %w", err)
 	}
-	return filepath.Join(home, ".local", "state", "microvm"), nil
+	return filepath.Join(h, ".local", "state", "microvm"), nil
 }
