@@ -35,10 +35,10 @@ type emuEnv struct {
 func setupEmu(t *testing.T, faults ...string) emuEnv {
 	t.Helper()
 	emutest.RequireRoot(t)
-	bin := t.TempDir()
+	bin := testBin
 	env := emuEnv{exe: emutest.Emulator(t, bin)}
 	if env.image = os.Getenv(envTestImage); env.image == "" {
-		env.image = filepath.Join(bin, "rootfs.tar")
+		env.image = filepath.Join(t.TempDir(), "rootfs.tar")
 		emutest.Rootfs(t, env.image, nil)
 	}
 	if a := os.Getenv(envTestAgent); a != "" {

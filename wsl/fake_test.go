@@ -23,11 +23,21 @@ type fakeResponse struct {
 	Stall  bool   `json:"stall"`
 }
 
+// testBin holds the binaries the integration tests build, once per run.
+var testBin string
+
 func TestMain(m *testing.M) {
 	if os.Getenv("WSLTEST_FAKE") != "" {
 		os.Exit(fakeWSL(os.Args[1:]))
 	}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "wsl-test-bin-")
+	if err != nil {
+		panic(err)
+	}
+	testBin = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func fakeWSL(args []string) int {

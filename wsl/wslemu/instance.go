@@ -2,10 +2,10 @@ package wslemu
 
 import (
 	"encoding/json"
-	"net"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
