@@ -20,17 +20,17 @@ func TestAvailable(t *testing.T) {
 	requireRoot(t)
 	f := getFixtures(t)
 	ctx := testCtx(t)
-	if err := New(Config{ImagePath: f.image, AgentPath: f.agentV1}).Available(ctx); err != nil {
+	if err := New(Config{ImagePath: f.image, AgentPath: f.agent}).Available(ctx); err != nil {
 		t.Fatalf("Available: %v", err)
 	}
-	err := New(Config{ImagePath: "/nonexistent/guest.tar.gz", AgentPath: f.agentV1}).Available(ctx)
+	err := New(Config{ImagePath: "/nonexistent/guest.tar.gz", AgentPath: f.agent}).Available(ctx)
 	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "make guest-image") {
 		t.Fatalf("Available without an image: %v, want ErrUnavailable naming make guest-image", err)
 	}
 }
 
 func TestLifecycle(t *testing.T) {
-	b, s := newTest(t, "")
+	b, s := newTest(t, anyAgent)
 	ctx := testCtx(t)
 
 	wantState(t, b, s, machine.GuestStopped)
@@ -136,7 +136,7 @@ func assertGone(t *testing.T, s machine.Spec, f boxFile) {
 }
 
 func TestStartRefusesTakenPort(t *testing.T) {
-	b, s := newTest(t, "")
+	b, s := newTest(t, anyAgent)
 	ln, err := net.Listen("tcp4", "127.0.0.1:"+strconv.Itoa(s.SocksPort))
 	if err != nil {
 		t.Fatal(err)
@@ -153,10 +153,7 @@ func TestStartRefusesTakenPort(t *testing.T) {
 }
 
 func TestStartFailureShowsAgentLog(t *testing.T) {
-	b, s := newTest(t, "")
-	if getFixtures(t).agentV1 != fx.agentV1 || os.Getenv("MICROVM_TEST_AGENT") != "" {
-		t.Skip("needs the fake agent")
-	}
+	b, s := newTest(t, fakeAgent)
 	s.Token = "exit-at-once"
 	err := b.Start(testCtx(t), s)
 	if err == nil || !strings.Contains(err.Error(), "told to exit at once") {
@@ -169,10 +166,7 @@ func TestStartFailureShowsAgentLog(t *testing.T) {
 }
 
 func TestStopEscalatesToKill(t *testing.T) {
-	b, s := newTest(t, "")
-	if os.Getenv("MICROVM_TEST_AGENT") != "" {
-		t.Skip("needs the fake agent")
-	}
+	b, s := newTest(t, fakeAgent)
 	b.cfg.StopGrace = 200 * time.Millisecond
 	s.Token = "stubborn"
 	ctx := testCtx(t)
@@ -190,10 +184,7 @@ func TestStopEscalatesToKill(t *testing.T) {
 }
 
 func TestAgentRedeploy(t *testing.T) {
-	if os.Getenv("MICROVM_TEST_AGENT") != "" {
-		t.Skip("needs the fake agents")
-	}
-	b, s := newTest(t, "")
+	b, s := newTest(t, fakeAgent)
 	ctx := testCtx(t)
 	if err := b.Start(ctx, s); err != nil {
 		t.Fatal(err)
@@ -206,7 +197,7 @@ func TestAgentRedeploy(t *testing.T) {
 		t.Fatalf("guest agent %q, want v1", v)
 	}
 	// A daemon shipping a newer agent replaces the guest's at start.
-	b2 := New(Config{ImagePath: b.cfg.ImagePath, AgentPath: getFixtures(t).agentV2, Logger: testLogger(t)})
+	b2 := New(Config{ImagePath: b.cfg.ImagePath, AgentPath: getFixtures(t).fakeV2, Logger: testLogger(t)})
 	if err := b2.Start(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +221,7 @@ func version(t *testing.T, path string) string {
 // TestReattach stands in for a daemon restart: a second Backend with no
 // memory of the first finds the guest from box.json alone.
 func TestReattach(t *testing.T) {
-	b, s := newTest(t, "")
+	b, s := newTest(t, anyAgent)
 	ctx := testCtx(t)
 	if err := b.Start(ctx, s); err != nil {
 		t.Fatal(err)

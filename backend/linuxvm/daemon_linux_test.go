@@ -14,7 +14,7 @@ import (
 // TestGuestOutlivesDaemon starts a guest from a separate daemon process,
 // SIGKILLs that process, and finds the guest running from a new backend.
 func TestGuestOutlivesDaemon(t *testing.T) {
-	b, s := newTest(t, "")
+	b, s := newTest(t, anyAgent)
 	job, err := json.Marshal(daemonJob{Image: b.cfg.ImagePath, Agent: b.cfg.AgentPath, Spec: s})
 	if err != nil {
 		t.Fatal(err)

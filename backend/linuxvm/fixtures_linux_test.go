@@ -19,8 +19,9 @@ import (
 // small guest image holding neither (the backend deploys the agent).
 type fixtures struct {
 	dir       string
-	agentV1   string
-	agentV2   string
+	agent     string // the real agent (MICROVM_TEST_AGENT) or fakeV1
+	fakeV1    string
+	fakeV2    string
 	image     string
 	realImage bool
 	buildErr  error
@@ -40,8 +41,9 @@ func requireRoot(t *testing.T) {
 }
 
 // getFixtures builds the fixtures. MICROVM_TEST_IMAGE and
-// MICROVM_TEST_AGENT, when set, replace the small image and the first
-// fake agent with the real ones.
+// MICROVM_TEST_AGENT, when set, replace the small image and the default
+// agent with the real ones; tests that need the fakes' behaviour still
+// get them.
 func getFixtures(t *testing.T) *fixtures {
 	t.Helper()
 	fx.buildOnce.Do(func() { fx.buildErr = fx.build() })
@@ -60,7 +62,7 @@ func (f *fixtures) build() error {
 	for _, v := range []struct {
 		out     *string
 		version string
-	}{{&f.agentV1, "v1"}, {&f.agentV2, "v2"}} {
+	}{{&f.fakeV1, "v1"}, {&f.fakeV2, "v2"}} {
 		*v.out = filepath.Join(dir, "fakeagent-"+v.version)
 		cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+v.version, "-o", *v.out, "./testdata/fakeagent")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -68,8 +70,9 @@ func (f *fixtures) build() error {
 			return fmt.Errorf("build fake agent: %v: %s", err, out)
 		}
 	}
+	f.agent = f.fakeV1
 	if a := os.Getenv("MICROVM_TEST_AGENT"); a != "" {
-		f.agentV1 = a
+		f.agent = a
 	}
 	if img := os.Getenv("MICROVM_TEST_IMAGE"); img != "" {
 		f.image, f.realImage = img, true
@@ -103,14 +106,23 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Which agent a test runs.
+type agentKind int
+
+const (
+	anyAgent  agentKind = iota // the real one when given, else the fake
+	fakeAgent                  // the fake v1, for its special tokens
+)
+
 // newTest returns a backend on the fixtures and a spec in a fresh
 // directory. The VM is deleted when the test ends.
-func newTest(t *testing.T, agent string) (*Backend, machine.Spec) {
+func newTest(t *testing.T, kind agentKind) (*Backend, machine.Spec) {
 	t.Helper()
 	requireRoot(t)
 	f := getFixtures(t)
-	if agent == "" {
-		agent = f.agentV1
+	agent := f.agent
+	if kind == fakeAgent {
+		agent = f.fakeV1
 	}
 	b := New(Config{ImagePath: f.image, AgentPath: agent, Logger: testLogger(t)})
 	s := machine.Spec{

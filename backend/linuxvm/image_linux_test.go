@@ -23,7 +23,7 @@ func TestGuestImage(t *testing.T) {
 	if !getFixtures(t).realImage {
 		t.Skip("set MICROVM_TEST_IMAGE to the guest image (make guest-image) to boot it")
 	}
-	b, s := newTest(t, "")
+	b, s := newTest(t, anyAgent)
 	ctx := testCtx(t)
 	if err := b.Start(ctx, s); err != nil {
 		t.Fatal(err)

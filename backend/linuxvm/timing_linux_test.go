@@ -16,7 +16,7 @@ func TestTimings(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing run; skipped with -short")
 	}
-	b, s := newTest(t, "")
+	b, s := newTest(t, anyAgent)
 	ctx := testCtx(t)
 	rounds := 10
 	if n, err := strconv.Atoi(os.Getenv("MICROVM_TEST_ROUNDS")); err == nil && n > 0 {
