@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"runtime"
 	"slices"
@@ -20,7 +19,6 @@ import (
 // error hook maps them to problems in one place (problem.go).
 type handlers struct {
 	cfg Config
-	log *slog.Logger
 }
 
 var _ gen.StrictServerInterface = (*handlers)(nil)

@@ -96,7 +96,7 @@ func New(cfg Config) (http.Handler, error) {
 			r.Method+" is not allowed on this route"))
 	})
 
-	h := &handlers{cfg: cfg, log: log}
+	h := &handlers{cfg: cfg}
 	strict := gen.NewStrictHandlerWithOptions(h, nil, gen.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeProblem(w, r, decodeProblem(err))
