@@ -281,7 +281,7 @@ type Info struct {
 	// DataDir Example: /var/lib/microvm
 	DataDir string `json:"dataDir"`
 
-	// DefaultBackend The backend that `auto` picks; empty when none is available here.
+	// DefaultBackend The backend that `auto` picks on this OS; `backends` tells whether it can run guests now.
 	//
 	// Example: linux
 	DefaultBackend string `json:"defaultBackend"`
