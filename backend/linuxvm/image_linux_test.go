@@ -80,7 +80,7 @@ func checkSOCKS(t *testing.T, port int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Dial: dialer.Dial}}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dialer.(proxy.ContextDialer).DialContext}}
 	resp, err := hc.Get(srv.URL)
 	if err != nil {
 		t.Fatalf("GET %s through the guest's SOCKS5: %v", srv.URL, err)
