@@ -1,8 +1,9 @@
+//go:build linux
+
 package wslemu
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -180,6 +181,3 @@ func waitExit(in instance, sig syscall.Signal) {
 		}
 	}
 }
-
-// errNoInstance reports that a session's instance ended under it.
-var errNoInstance = errors.New("instance gone")

@@ -1,3 +1,5 @@
+//go:build linux
+
 package wslemu
 
 import (
@@ -159,16 +161,22 @@ func lookPath(argv0 string, env []string) (string, error) {
 			return full, nil
 		}
 	}
-	return "", errors.New("No such file or directory")
+	return "", errNoEnt
 }
+
+// The strerror texts WSL's init prints for a failed execvpe.
+var (
+	errNoEnt  = syscall.ENOENT // "no such file or directory"
+	errAccess = syscall.EACCES // "permission denied"
+)
 
 func executable(p string) error {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return errors.New("No such file or directory")
+		return errNoEnt
 	}
 	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return errors.New("Permission denied")
+		return errAccess
 	}
 	return nil
 }
