@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/subtle"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,14 +23,23 @@ type guard struct {
 	token   []byte
 }
 
-func newGuard(port int, token string) *guard {
+func newGuard(port int, listenHost, token string) *guard {
 	g := &guard{
 		hosts:   make(map[string]bool),
 		origins: make(map[string]bool),
 		token:   []byte(token),
 	}
 	p := strconv.Itoa(port)
-	for _, h := range []string{"127.0.0.1", "localhost", "[::1]"} {
+	names := []string{"127.0.0.1", "localhost", "[::1]"}
+	if ip := net.ParseIP(listenHost); ip != nil && ip.IsLoopback() {
+		// e.g. 127.0.0.2: the URL in api.json names it.
+		host := ip.String()
+		if ip.To4() == nil {
+			host = "[" + host + "]"
+		}
+		names = append(names, host)
+	}
+	for _, h := range names {
 		g.hosts[h+":"+p] = true
 		g.origins["http://"+h+":"+p] = true
 	}

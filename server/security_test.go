@@ -66,6 +66,18 @@ func TestHostAllowlist(t *testing.T) {
 	}
 }
 
+func TestListenHostAccepted(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.ListenHost = "127.0.0.2" })
+	req := e.request("GET", "/v1/vms", "")
+	req.Host = fmt.Sprintf("127.0.0.2:%d", e.port)
+	if resp, body := e.do(req); resp.StatusCode != 200 {
+		t.Fatalf("Host %s: %d %s", req.Host, resp.StatusCode, body)
+	}
+	req.Host = fmt.Sprintf("127.0.0.3:%d", e.port)
+	resp, body := e.do(req)
+	problem(t, resp, body, 421, "misdirected_request")
+}
+
 func TestBrowserOrigin(t *testing.T) {
 	e := newEnv(t)
 	refused := []map[string]string{

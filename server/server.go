@@ -52,8 +52,11 @@ type Config struct {
 	// Token is the bearer token every route but health requires.
 	Token string
 	// Port is the port the daemon listens on; Host and Origin headers
-	// must name it.
+	// must name it with a loopback name or address.
 	Port int
+	// ListenHost is the loopback address listened on, if not 127.0.0.1
+	// or ::1 (e.g. 127.0.0.2), so that it is accepted in Host too.
+	ListenHost string
 
 	Version   string
 	DataDir   string
@@ -113,7 +116,7 @@ func New(cfg Config) (http.Handler, error) {
 
 	var next http.Handler = router
 	next = limitBody(cfg.MaxBodyBytes, next)
-	next = newGuard(cfg.Port, cfg.Token).wrap(next)
+	next = newGuard(cfg.Port, cfg.ListenHost, cfg.Token).wrap(next)
 	next = headers(next)
 	next = recoverPanics(log, next)
 	next = logRequests(log, next)

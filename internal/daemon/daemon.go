@@ -98,15 +98,16 @@ func Run(ctx context.Context, o Options) (err error) {
 	addr := ln.Addr().(*net.TCPAddr)
 	startedAt := time.Now().UTC()
 	handler, err := server.New(server.Config{
-		Logger:    log.With("component", "api"),
-		Machines:  mgr,
-		Events:    mgr.Events(),
-		Profiles:  profiles,
-		Token:     token,
-		Port:      addr.Port,
-		Version:   o.Version,
-		DataDir:   dir,
-		StartedAt: startedAt,
+		Logger:     log.With("component", "api"),
+		Machines:   mgr,
+		Events:     mgr.Events(),
+		Profiles:   profiles,
+		Token:      token,
+		Port:       addr.Port,
+		ListenHost: addr.IP.String(),
+		Version:    o.Version,
+		DataDir:    dir,
+		StartedAt:  startedAt,
 	})
 	if err != nil {
 		return err

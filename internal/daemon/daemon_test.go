@@ -38,12 +38,17 @@ type started struct {
 
 func start(t *testing.T, dir string) *started {
 	t.Helper()
+	return startOn(t, dir, "127.0.0.1:0")
+}
+
+func startOn(t *testing.T, dir, listen string) *started {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	ready := make(chan api.Discovery, 1)
 	s := &started{cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		s.done <- Run(ctx, Options{
-			Listen: "127.0.0.1:0", DataDir: dir, Version: "v-test",
+			Listen: listen, DataDir: dir, Version: "v-test",
 			Logger: slog.New(slog.DiscardHandler), Host: fakeHost,
 			OnReady: func(d api.Discovery) { ready <- d },
 		})
@@ -205,5 +210,19 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 	d.stop(t) // would wait for the shutdown timeout if the stream held on
 	if _, err := io.ReadAll(resp.Body); err != nil {
 		t.Fatalf("stream did not end cleanly: %v", err)
+	}
+}
+
+func TestOtherLoopbackAddress(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux routes all of 127.0.0.0/8 to loopback by default")
+	}
+	dir := t.TempDir()
+	d := startOn(t, dir, "127.0.0.2:0")
+	if !strings.HasPrefix(d.disc.URL, "http://127.0.0.2:") {
+		t.Fatalf("url = %s", d.disc.URL)
+	}
+	if code, body := get(t, d.disc.URL+"/v1/vms", readToken(t, dir)); code != 200 {
+		t.Fatalf("GET via the listen address: %d %s", code, body)
 	}
 }
