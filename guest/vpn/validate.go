@@ -1,0 +1,30 @@
+package vpn
+
+import (
+	"github.com/velocitty/microvm/errdefs"
+	"github.com/velocitty/microvm/guest/agentapi"
+)
+
+// maxConfig bounds a rendered profile; real ones are a few kilobytes.
+const maxConfig = 1 << 20
+
+func validate(req agentapi.VPNConnect) error {
+	switch {
+	case req.Profile == "":
+		return errdefs.Invalidf("profile", "empty")
+	case req.Config == "":
+		return errdefs.Invalidf("config", "empty")
+	case len(req.Config) > maxConfig:
+		return errdefs.Invalidf("config", "larger than %d bytes", maxConfig)
+	}
+	if err := checkCredential(req.Username); err != nil {
+		return errdefs.Invalidf("username", "%v", err)
+	}
+	if err := checkCredential(req.Password); err != nil {
+		return errdefs.Invalidf("password", "%v", err)
+	}
+	if req.Password != "" && req.Username == "" {
+		return errdefs.Invalidf("username", "empty while a password is given")
+	}
+	return nil
+}
