@@ -129,15 +129,23 @@ func (b *Backend) Start(ctx context.Context, s machine.Spec) error {
 		return fmt.Errorf("start %s: %w", s.Name, err)
 	}
 	agent := newAgentConn(s.AgentPort, s.Token)
-	if d.State == StateRunning && agent.ping(ctx) == nil {
-		if deployed, _ := b.readGuest(ctx, name, guestAgentHash); deployed == hash {
-			log.InfoContext(ctx, "wsl_start_already_running")
-			return nil
+	if d.State == StateRunning {
+		if agent.ping(ctx) == nil {
+			if deployed, _ := b.readGuest(ctx, name, guestAgentHash); deployed == hash {
+				log.InfoContext(ctx, "wsl_start_already_running")
+				return nil
+			}
+			log.InfoContext(ctx, "wsl_agent_outdated_restarting")
+		} else {
+			// Running without an agent that accepts our token: a crashed
+			// agent or one started with an old token, still holding its
+			// ports. Start from a clean distribution.
+			log.InfoContext(ctx, "wsl_stale_instance_restarting")
 		}
-		log.InfoContext(ctx, "wsl_agent_outdated_restarting")
 		if err := b.run.Terminate(ctx, name); err != nil {
 			return fmt.Errorf("start %s: %w", s.Name, err)
 		}
+		b.joinKeepAlive(ctx, name)
 	}
 	if err := b.provision(ctx, name, s, hash); err != nil {
 		return fmt.Errorf("start %s: %w", s.Name, err)

@@ -191,6 +191,15 @@ func TestBackendLifecycle(t *testing.T) {
 		if v := agentVersion(t, s); v != "v2" {
 			t.Errorf("agent version = %q, want v2 redeployed", v)
 		}
+		// A running guest whose agent has another token is restarted.
+		s2 := s
+		s2.Token = "rotated"
+		if err := b3.Start(ctx, s2); err != nil {
+			t.Fatalf("Start with a new token: %v", err)
+		}
+		if err := newAgentConn(s.AgentPort, "rotated").ping(ctx); err != nil {
+			t.Errorf("ping with the new token: %v", err)
+		}
 		if err := b3.Kill(ctx, s); err != nil {
 			t.Fatalf("Kill: %v", err)
 		}
