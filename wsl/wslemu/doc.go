@@ -16,5 +16,15 @@
 //	MICROVM_WSLEMU_FAULT    stall | not-installed | no-virtualization | wsl1-only
 //	WSL_UTF8                "1" for UTF-8 output, as wsl.exe
 //
+// Why not package sandbox: WSL starts every session's program from the
+// distribution's own init, so nothing outside the distribution is its
+// parent. Entering a box from outside (nsenter, as sandbox.Box.Command
+// does) leaves the entering process as the parent; nsenter stops itself
+// when its child is stopped, so a guest paused with SIGSTOP (how the
+// backend pauses on WSL) would stall its wsl.exe for good. The emulator
+// therefore runs its own PID 1 in the new namespaces, which starts
+// sessions with the client's standard streams passed over a socket,
+// reaps them and reports the raw wait status, and exits when idle.
+//
 // It is test infrastructure and never part of a shipped binary.
 package wslemu
