@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -29,7 +30,18 @@ const token = "0000000000000000000000000000000000000000000000000000000000000000"
 
 func main() {
 	mode := flag.String("mode", "api", "api or bare")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `file` on exit")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -48,7 +60,7 @@ func main() {
 	}()
 	fmt.Printf("http://127.0.0.1:%d %s\n", port, token)
 	if err := srv.Serve(ln); err != http.ErrServerClosed {
-		log.Fatal(err)
+		log.Print(err)
 	}
 }
 
