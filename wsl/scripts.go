@@ -14,31 +14,50 @@ cat > "$1.tmp"
 chmod "$2" "$1.tmp"
 mv -f "$1.tmp" "$1"`
 
-// scriptFreeze sends $1 (STOP or CONT) to every process of the
-// distribution except PID 1, WSL's own init processes (session leaders
-// and relays, named "init": stopping them would stall every wsl.exe
-// attached, ours included) and itself. It loops until a round finds no
-// process left to stop, so children forked during the first round are
-// caught. It uses shell builtins only. $2 = "check" prints "frozen" when
-// every such process is stopped (state T), "running" otherwise.
+// scriptFreeze sends $1 (STOP or CONT) to the guest: the agent's
+// supervisor and all its descendants (the agent, openvpn, shells, exec'd
+// programs). WSL's own processes in the distribution (its init, session
+// leaders and relays, the 9P server) are left alone, whatever their
+// names: stopping them would stall every wsl.exe attached, this one
+// included. It loops until a round finds nothing left to stop, so
+// children forked during a round are caught, and uses shell builtins
+// only. With $2 = "check" it prints "frozen" when the tree exists and
+// every process of it is stopped (state T), "running" otherwise.
 //
 // Why signals and not the cgroup v2 freezer: a distribution's processes
-// share the cgroup of WSL's init for the distribution, which also holds
-// the relays; freezing it would freeze the wsl.exe sessions with it, and
-// whether root in a distribution may create child cgroups is not
+// share the cgroup of WSL's init for the distribution, relays included,
+// and whether root in a distribution may create child cgroups is not
 // documented. SIGSTOP needs nothing but the PID namespace every
-// distribution has.
-const scriptFreeze = `sig=$1 self=$$
-state() { read -r l < "/proc/$1/stat" || return 1; l=${l##*) }; echo "${l%% *}"; }
-guest() {
+// distribution has. openvpn's ping-restart heals a long pause.
+const scriptFreeze = `self=$$
+# "pid ppid state comm" of every process; comm may hold spaces.
+procs() {
 	for d in /proc/[0-9]*; do
-		p=${d#/proc/}
-		[ "$p" = 1 ] || [ "$p" = "$self" ] && continue
-		read -r c < "$d/comm" 2>/dev/null || continue
-		[ "$c" = init ] && continue
-		echo "$p"
+		read -r l < "$d/stat" 2>/dev/null || continue
+		c=${l#*(}; c=${c%)*}; r=${l##*) }
+		set -- $r
+		echo "${l%% *} $2 $1 $c"
 	done
 }
+# guest prints the pids of the agent supervisor's tree.
+guest() {
+	all=$(procs)
+	tree=" "
+	while :; do
+		more=0
+		while read -r p pp st c; do
+			[ "$p" = "$self" ] && continue
+			case "$tree" in *" $p "*) continue;; esac
+			case "$tree" in *" $pp "*) ;; *) [ "$c" = microvm-agent ] || continue;; esac
+			tree="$tree$p "; more=1
+		done <<EOF
+$all
+EOF
+		[ $more = 0 ] && break
+	done
+	echo $tree
+}
+state() { read -r l < "/proc/$1/stat" || return 1; l=${l##*) }; echo "${l%% *}"; }
 if [ "$2" = check ]; then
 	n=0
 	for p in $(guest); do
@@ -50,7 +69,7 @@ if [ "$2" = check ]; then
 	[ $n -gt 0 ] && echo frozen || echo running
 	exit 0
 fi
-if [ "$sig" = CONT ]; then
+if [ "$1" = CONT ]; then
 	for p in $(guest); do kill -CONT "$p" 2>/dev/null; done
 	exit 0
 fi
