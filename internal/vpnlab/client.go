@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -19,7 +20,12 @@ import (
 type BareClient struct {
 	NS          string        // the client's namespace; dial from it with DialIn
 	ConnectTime time.Duration // from starting openvpn to "Initialization Sequence Completed"
+
+	stop func()
 }
+
+// Stop ends the client early; t's cleanup does it otherwise.
+func (c *BareClient) Stop() { c.stop() }
 
 // StartBareClient connects a plain openvpn client to the lab's server and
 // stops it when t ends.
@@ -33,11 +39,19 @@ func (l *Lab) StartBareClient(t testing.TB) *BareClient {
 	if err := addNetns(ns); err != nil {
 		t.Fatalf("vpnlab: %v", err)
 	}
-	t.Cleanup(func() {
-		if err := delNetns(ns); err != nil {
-			t.Errorf("vpnlab cleanup: %v", err)
-		}
-	})
+	var once sync.Once
+	var p *proc
+	stop := func() {
+		once.Do(func() {
+			if p != nil {
+				p.stop()
+			}
+			if err := delNetns(ns); err != nil {
+				t.Errorf("vpnlab cleanup: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	link, err := pickLink()
 	if err != nil {
 		t.Fatalf("vpnlab: %v", err)
@@ -59,14 +73,12 @@ func (l *Lab) StartBareClient(t testing.TB) *BareClient {
 		}
 	}
 	start := time.Now()
-	p, err := startProc(t, "openvpn-bare", ns, "Initialization Sequence Completed",
+	p, err = startProc(t, "openvpn-bare", ns, "Initialization Sequence Completed",
 		"openvpn", "--config", filepath.Join(dir, "client.ovpn"))
 	if err != nil {
 		t.Fatalf("vpnlab: %v", err)
 	}
-	elapsed := time.Since(start)
-	t.Cleanup(p.stop)
-	return &BareClient{NS: ns, ConnectTime: elapsed}
+	return &BareClient{NS: ns, ConnectTime: time.Since(start), stop: stop}
 }
 
 // HostRoutes returns the IPv4 and IPv6 routes of the calling namespace,
