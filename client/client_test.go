@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/velocitty/microvm/api"
 	"github.com/velocitty/microvm/client"
 	"github.com/velocitty/microvm/errdefs"
+	"github.com/velocitty/microvm/server/servertest"
 )
 
 func newClient(t *testing.T) (*client.Client, *testDaemon) {
@@ -25,7 +27,8 @@ func newClient(t *testing.T) (*client.Client, *testDaemon) {
 			t.Errorf("daemon: %v", err)
 		}
 	})
-	c, err := client.FromDataDir(d.dir)
+	// Every answer the client sees is checked against the spec too.
+	c, err := client.FromDataDir(d.dir, client.WithHTTPClient(&http.Client{Transport: servertest.Contract(t, nil)}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,19 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/velocitty/microvm/api"
 	"github.com/velocitty/microvm/machine"
 	"github.com/velocitty/microvm/machine/machinetest"
 	"github.com/velocitty/microvm/server"
+	"github.com/velocitty/microvm/server/servertest"
 	"github.com/velocitty/microvm/vpn"
 )
 
@@ -91,7 +84,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	return &env{
 		t: t, url: ts.URL, port: port, backend: be, mgr: mgr, close: ts.Close,
 		handler: h, host: ts.Listener.Addr().String(),
-		http: &http.Client{Transport: &contract{t: t, base: ts.Client().Transport, router: specRouter(t)}},
+		http: &http.Client{Transport: servertest.Contract(t, ts.Client().Transport)},
 	}
 }
 
@@ -151,81 +144,6 @@ func problem(t *testing.T, resp *http.Response, body []byte, status int, code st
 		t.Fatalf("problem = %+v, want code %s status %d", p, code, status)
 	}
 	return p
-}
-
-var (
-	specOnce sync.Once
-	specDoc  *openapi3.T
-	specErr  error
-)
-
-func loadSpec(t testing.TB) *openapi3.T {
-	t.Helper()
-	specOnce.Do(func() {
-		specDoc, specErr = openapi3.NewLoader().LoadFromData(api.Spec())
-		if specErr == nil {
-			specDoc.Servers = nil // match paths without a host
-		}
-	})
-	if specErr != nil {
-		t.Fatal(specErr)
-	}
-	return specDoc
-}
-
-func specRouter(t testing.TB) routers.Router {
-	t.Helper()
-	r, err := legacy.NewRouter(loadSpec(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// contract is a RoundTripper that checks every response against the
-// spec: status listed (or default), media type, headers and body schema.
-type contract struct {
-	t      testing.TB
-	base   http.RoundTripper
-	router routers.Router
-}
-
-func (c *contract) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := c.base.RoundTrip(req)
-	if err != nil {
-		return resp, err
-	}
-	route, params, err := c.router.FindRoute(req)
-	if err != nil {
-		// Unknown routes and methods still answer problems.
-		if ct := resp.Header.Get("Content-Type"); resp.StatusCode < 400 || ct != "application/problem+json" {
-			c.t.Errorf("contract: %s %s: no route and answer %d %s", req.Method, req.URL.Path, resp.StatusCode, ct)
-		}
-		return resp, nil
-	}
-	if resp.Header.Get("Content-Type") == "text/event-stream" {
-		return resp, nil // a stream; its events are checked by the events tests
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
-		Status:                 resp.StatusCode,
-		Header:                 resp.Header,
-		Body:                   io.NopCloser(bytes.NewReader(body)),
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
-	}
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		c.t.Errorf("contract: %s %s -> %d violates the spec: %v\nbody: %s", req.Method, req.URL.Path, resp.StatusCode, err, body)
-	}
-	if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
-		c.t.Errorf("contract: %s %s -> %d is not a problem", req.Method, req.URL.Path, resp.StatusCode)
-	}
-	return resp, nil
 }
 
 func nopBody(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
