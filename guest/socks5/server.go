@@ -74,7 +74,9 @@ func (s *Server) SetUpstream(d Dialer, r Resolver) {
 	s.upstream.Store(&upstream{dial: d, resolve: r})
 }
 
-var defaultDialer = &net.Dialer{}
+// defaultDialer connects directly. No TCP keepalive: the client side (an
+// SSH client, typically) has its own, and a dead client ends both conns.
+var defaultDialer = &net.Dialer{KeepAlive: -1}
 
 func defaultResolve(ctx context.Context, host string) ([]netip.Addr, error) {
 	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
@@ -87,7 +89,7 @@ func (s *Server) Active() int { return int(s.active.Load()) }
 // and every connection and returns nil once all of them are done.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	log := s.log()
-	stop := context.AfterFunc(ctx, func() {
+	closeAll := func() {
 		ln.Close()
 		s.mu.Lock()
 		s.closing = true
@@ -95,7 +97,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			c.Close()
 		}
 		s.mu.Unlock()
-	})
+	}
+	stop := context.AfterFunc(ctx, closeAll)
 	defer stop()
 	defer s.wg.Wait()
 
@@ -110,9 +113,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || outOfFiles(err) {
-				// Out of file descriptors or a transient error: back off briefly.
+			if outOfFiles(err) {
+				// Out of file descriptors: back off until some are freed.
 				log.Warn("socks_accept_failed", "err", err)
 				select {
 				case <-time.After(50 * time.Millisecond):
@@ -121,6 +123,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 					return nil
 				}
 			}
+			closeAll()
 			return fmt.Errorf("socks5 accept: %w", err)
 		}
 		if !s.track(c) {
@@ -196,8 +199,7 @@ func (s *Server) refuse(c net.Conn) {
 	defer c.Close()
 	timeout := min(s.handshakeTimeout(), time.Second)
 	c.SetDeadline(time.Now().Add(timeout))
-	var buf [512]byte
-	h := handshake{c: c, buf: buf[:0]}
+	h := handshake{c: c, buf: make([]byte, 0, handshakeBuf)}
 	if _, err := h.readRequest(); err != nil {
 		return
 	}
@@ -211,13 +213,17 @@ func (s *Server) handshakeTimeout() time.Duration {
 	return DefaultHandshakeTimeout
 }
 
+// handshakeBuf is the size of the buffer the greeting and request are read
+// into: more than either message can take (257 and 262 bytes).
+const handshakeBuf = 512
+
 // handshake reads the client's greeting and request from c through buf.
 type handshake struct {
 	c   net.Conn
 	buf []byte
 }
 
-// fill reads until parse accepts a prefix of buf, then consumes it.
+// next reads until parse accepts a prefix of buf, then consumes it.
 func (h *handshake) next(parse func([]byte) (int, error)) error {
 	for {
 		n, err := parse(h.buf)
@@ -229,8 +235,12 @@ func (h *handshake) next(parse func([]byte) (int, error)) error {
 			return err
 		}
 		if len(h.buf) == cap(h.buf) {
-			// Only possible when the start of buf was consumed: compact it.
-			h.buf = append(h.buf[:0:0], h.buf...)
+			// The start of buf was consumed (a greeting): move the rest
+			// to a fresh buffer. A message is at most 262 bytes, so an
+			// unparsed one always fits with room to spare.
+			nb := make([]byte, len(h.buf), handshakeBuf)
+			copy(nb, h.buf)
+			h.buf = nb
 		}
 		m, rerr := h.c.Read(h.buf[len(h.buf):cap(h.buf)])
 		h.buf = h.buf[:len(h.buf)+m]
@@ -276,8 +286,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer s.untrack(c)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(s.handshakeTimeout()))
-	var buf [512]byte
-	h := handshake{c: c, buf: buf[:0]}
+	h := handshake{c: c, buf: make([]byte, 0, handshakeBuf)}
 	req, err := h.readRequest()
 	if err != nil {
 		var pe *ProtocolError
@@ -307,7 +316,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer up.Close()
 
 	bound, _ := netip.ParseAddrPort(up.LocalAddr().String())
-	if _, err := c.Write(appendReply(buf[:0], ReplySucceeded, bound)); err != nil {
+	if _, err := c.Write(appendReply(make([]byte, 0, 22), ReplySucceeded, bound)); err != nil {
 		return
 	}
 	if len(h.buf) > 0 {

@@ -447,3 +447,36 @@ func TestShutdownClosesConns(t *testing.T) {
 		t.Fatal(ctx.Err())
 	}
 }
+
+// TestLongestHandshake sends the longest greeting and the longest request
+// in one write, which fills the handshake buffer past its first message.
+func TestLongestHandshake(t *testing.T) {
+	leakcheck.Check(t)
+	host := strings.Repeat("a", 250) + ".test"
+	s := &Server{}
+	s.SetUpstream(dialFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: errnoEHOSTUNREACH}
+	}), func(ctx context.Context, h string) ([]netip.Addr, error) {
+		if h != host {
+			t.Errorf("resolved %q", h)
+		}
+		return []netip.Addr{netip.MustParseAddr("192.0.2.1")}, nil
+	})
+	addr := startProxy(t, s)
+	c, err := net.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	msg := []byte{5, 255}
+	for i := range 255 {
+		msg = append(msg, byte(i))
+	}
+	msg = AppendRequest(msg, Request{Cmd: CmdConnect, Host: host, Port: 443})
+	c.Write(msg)
+	got, err := io.ReadAll(c)
+	if err != nil || len(got) != 12 || got[1] != 0 || got[3] != ReplyHostUnreachable {
+		t.Fatalf("got %x %v", got, err)
+	}
+}
