@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package agent serves the guest agent's control API (agentapi): ping,
 // info, exec, PTY shells over websocket, recent logs and shutdown, each
 // request authenticated with the VM's bearer token.

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package initproc is the agent's PID 1 role (`microvm-agent init`): in a
 // sandbox whose first process it is, it starts the real agent as its
 // child, forwards termination signals to it, reaps every orphan that the

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package shell runs interactive programs on pseudo-terminals and serves
 // them over the shell websocket (framing in guest/shellproto).
 //
