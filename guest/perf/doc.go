@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package perf measures the built microvm-agent on loopback against a
 // direct connection and microsocks: SOCKS5 throughput and CPU per GiB,
 // connection setup rate and latency, memory, and the keystroke round trip

@@ -1,3 +1,5 @@
+//go:build linux
+
 package perf
 
 import (
@@ -26,10 +28,13 @@ import (
 
 // Knobs (environment):
 //
-//	MICROVM_BENCH=1           run at all
+//	MICROVM_BENCH=1           run TestPerf at all (BenchmarkPerf runs with -bench)
 //	MICROVM_BENCH_BYTES=N     bulk download size (default 1 GiB; 64 MiB with -short)
 //	MICROVM_BENCH_ROUNDS=N    interleaved rounds (default 5; 1 with -short)
 //	MICROVM_BENCH_AGENT=path  measure this binary instead of building one
+//	MICROVM_BENCH_ONLY=list   comma-separated subset of bulk,conn (default both)
+//	MICROVM_BENCH_EXTRA=list  more agent variants, name:ENV=V[;ENV=V] each,
+//	                          e.g. "gmp1:GOMAXPROCS=1" (for experiments)
 //
 // Every variant runs once per round, in the same order, so drift hits all
 // of them; the report gives medians and ratios to the direct path.
@@ -76,7 +81,7 @@ func envInt(name string, def int64) int64 {
 	return def
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +90,7 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func waitListening(t *testing.T, addr string) {
+func waitListening(t testing.TB, addr string) {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if c, err := net.Dial("tcp4", addr); err == nil {
@@ -98,7 +103,7 @@ func waitListening(t *testing.T, addr string) {
 }
 
 // startProc starts argv and stops it when the test ends.
-func startProc(t *testing.T, env []string, argv ...string) *exec.Cmd {
+func startProc(t testing.TB, env []string, argv ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
@@ -135,6 +140,57 @@ func TestPerf(t *testing.T) {
 	if testing.Short() {
 		size, rounds = min(size, 64<<20), 1
 	}
+	t.Log(measure(t, size, rounds))
+}
+
+// BenchmarkPerf runs one round with 256 MiB downloads (for `make bench`)
+// and reports the headline ratios; TestPerf is the full measurement.
+func BenchmarkPerf(b *testing.B) {
+	benchOnce.Do(func() { benchReport = measure(b, envInt("MICROVM_BENCH_BYTES", 256<<20), 1) })
+	r := benchReport
+	if r == nil {
+		b.Skip("measurement failed")
+	}
+	for range b.N {
+	}
+	b.ReportMetric(r.ratio("curl MB/s", "agent"), "curl-x-direct")
+	b.ReportMetric(r.median("proxy CPU s/GiB", "agent"), "cpu-s/GiB")
+	b.ReportMetric(r.ratio("conn+GET/s c=1", "agent"), "conn-x-direct")
+	b.ReportMetric(r.median("p50 µs c=1", "agent")-r.median("p50 µs c=1", "direct"), "added-p50-µs")
+	b.ReportMetric(float64(r.idleRSS)/1024, "idle-RSS-MiB")
+	b.ReportMetric(float64(r.peakRSS)/1024, "bulk-RSS-MiB")
+	b.ReportMetric(r.rtt[0], "keystroke-p50-µs")
+	b.Log(r)
+}
+
+var (
+	benchOnce   sync.Once
+	benchReport *report
+)
+
+// report holds every sample of one measurement.
+type report struct {
+	rounds   int
+	size     int64
+	variants []variant
+	res      map[string]map[string][]float64 // metric -> variant -> samples
+	idleRSS  int                             // agent, kB
+	peakRSS  int                             // agent under 32 bulk downloads, kB
+	rtt      [3]float64                      // keystroke p50, p90, p99 µs
+}
+
+func (r *report) median(metric, v string) float64 { return median(r.res[metric][v]) }
+
+func (r *report) ratio(metric, v string) float64 {
+	if d := r.median(metric, "direct"); d > 0 {
+		return r.median(metric, v) / d
+	}
+	return 0
+}
+
+// measure starts the origin, the agent and microsocks and runs every
+// metric in interleaved rounds.
+func measure(t testing.TB, size int64, rounds int) *report {
 	dir := t.TempDir()
 	bin := os.Getenv("MICROVM_BENCH_AGENT")
 	if bin == "" {
@@ -160,6 +216,16 @@ func TestPerf(t *testing.T) {
 	idleRSS := procStatus(agentCmd.Process.Pid, "VmRSS")
 
 	variants := []variant{{name: "direct"}, {name: "agent", proxy: socksAddr, pid: agentCmd.Process.Pid}}
+	for _, spec := range strings.Split(os.Getenv("MICROVM_BENCH_EXTRA"), ",") {
+		name, envs, ok := strings.Cut(spec, ":")
+		if !ok {
+			continue
+		}
+		c, s := freeAddr(t), freeAddr(t)
+		cmd := startProc(t, strings.Split(envs, ";"), bin, "serve", "--control-addr", c, "--socks-addr", s, "--token-file", tokenFile)
+		waitListening(t, s)
+		variants = append(variants, variant{name: name, proxy: s, pid: cmd.Process.Pid})
+	}
 	if ms, err := exec.LookPath("microsocks"); err == nil {
 		host, port, _ := net.SplitHostPort(freeAddr(t))
 		c := startProc(t, nil, ms, "-i", host, "-p", port)
@@ -169,7 +235,7 @@ func TestPerf(t *testing.T) {
 		t.Log("microsocks not installed: measuring without it")
 	}
 
-	res := map[string]map[string][]float64{} // metric -> variant -> samples
+	res := map[string]map[string][]float64{}
 	add := func(metric, v string, x float64) {
 		if res[metric] == nil {
 			res[metric] = map[string][]float64{}
@@ -177,8 +243,14 @@ func TestPerf(t *testing.T) {
 		res[metric][v] = append(res[metric][v], x)
 	}
 	_, curlErr := exec.LookPath("curl")
+	only := os.Getenv("MICROVM_BENCH_ONLY")
+	doBulk := only == "" || strings.Contains(only, "bulk")
+	doConn := only == "" || strings.Contains(only, "conn")
 	for r := range rounds {
 		for _, v := range variants {
+			if !doBulk {
+				break
+			}
 			if curlErr == nil {
 				cpu0 := procCPU(v.pid)
 				mbps := curlDownload(t, v, originAddr, size)
@@ -190,7 +262,14 @@ func TestPerf(t *testing.T) {
 			add("Go client MB/s", v.name, goDownload(t, v, originAddr, size))
 		}
 		for _, v := range variants {
-			rate, p50, p99 := connRate(t, v, originAddr, 3000, 5*time.Second)
+			if !doConn {
+				break
+			}
+			cpu0 := procCPU(v.pid)
+			rate, p50, p99, n := connRate(t, v, originAddr, 3000, 5*time.Second)
+			if v.pid != 0 {
+				add("proxy CPU µs/conn", v.name, (procCPU(v.pid)-cpu0)*1e6/float64(n+50))
+			}
 			add("conn+GET/s c=1", v.name, rate)
 			add("p50 µs c=1", v.name, p50)
 			add("p99 µs c=1", v.name, p99)
@@ -201,9 +280,14 @@ func TestPerf(t *testing.T) {
 	peak := bulkRSS(t, variants[1], originAddr, min(size, 64<<20))
 	rtt := keystrokes(t, controlAddr, token, 2000)
 
+	return &report{rounds: rounds, size: size, variants: variants, res: res, idleRSS: idleRSS, peakRSS: peak, rtt: rtt}
+}
+
+func (r *report) String() string {
 	var b strings.Builder
+	rounds, size, variants, res := r.rounds, r.size, r.variants, r.res
 	fmt.Fprintf(&b, "\n%d rounds, bulk %d MiB, medians (ratio to direct)\n", rounds, size>>20)
-	for _, m := range []string{"curl MB/s", "Go client MB/s", "proxy CPU s/GiB", "conn+GET/s c=1", "p50 µs c=1", "p99 µs c=1"} {
+	for _, m := range []string{"curl MB/s", "Go client MB/s", "proxy CPU s/GiB", "conn+GET/s c=1", "p50 µs c=1", "p99 µs c=1", "proxy CPU µs/conn"} {
 		fmt.Fprintf(&b, "%-18s", m)
 		direct := median(res[m]["direct"])
 		for _, v := range variants {
@@ -216,16 +300,16 @@ func TestPerf(t *testing.T) {
 			if direct > 0 && strings.Contains(m, "/s") && !strings.Contains(m, "CPU") {
 				ratio = fmt.Sprintf(" (%.2f)", x/direct)
 			}
-			if strings.HasPrefix(m, "p50") || strings.HasPrefix(m, "p99") && v.name != "direct" {
+			if (strings.HasPrefix(m, "p50") || strings.HasPrefix(m, "p99")) && v.name != "direct" {
 				ratio = fmt.Sprintf(" (+%.0f)", x-direct)
 			}
 			fmt.Fprintf(&b, "  %s %.2f%s [%s]", v.name, x, ratio, spread(s))
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "agent RSS idle %.1f MiB, peak under 32 bulk downloads %.1f MiB\n", float64(idleRSS)/1024, float64(peak)/1024)
-	fmt.Fprintf(&b, "keystroke RTT over websocket+PTY: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs\n", rtt[0], rtt[1], rtt[2])
-	t.Log(b.String())
+	fmt.Fprintf(&b, "agent RSS idle %.1f MiB, peak under 32 bulk downloads %.1f MiB\n", float64(r.idleRSS)/1024, float64(r.peakRSS)/1024)
+	fmt.Fprintf(&b, "keystroke RTT over websocket+PTY: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs\n", r.rtt[0], r.rtt[1], r.rtt[2])
+	return b.String()
 }
 
 func median(s []float64) float64 {
@@ -268,7 +352,7 @@ func procStatus(pid int, field string) int {
 	return 0
 }
 
-func curlDownload(t *testing.T, v variant, origin string, size int64) float64 {
+func curlDownload(t testing.TB, v variant, origin string, size int64) float64 {
 	args := []string{"-s", "-o", "/dev/null", "-w", "%{speed_download}", "--max-time", "120"}
 	if v.proxy != "" {
 		args = append(args, "--socks5-hostname", v.proxy)
@@ -317,7 +401,7 @@ func dial(v variant, origin string) (net.Conn, error) {
 	return c, nil
 }
 
-func goDownload(t *testing.T, v variant, origin string, size int64) float64 {
+func goDownload(t testing.TB, v variant, origin string, size int64) float64 {
 	c, err := dial(v, origin)
 	if err != nil {
 		t.Fatal(err)
@@ -338,9 +422,9 @@ func goDownload(t *testing.T, v variant, origin string, size int64) float64 {
 }
 
 // connRate runs new connection + GET /small, one at a time, for at most n
-// requests or d, after 50 warm-up requests. It returns requests per second
-// and the p50 and p99 latency in µs.
-func connRate(t *testing.T, v variant, origin string, n int, d time.Duration) (float64, float64, float64) {
+// requests or d, after 50 warm-up requests. It returns requests per second,
+// the p50 and p99 latency in µs and the number of measured requests.
+func connRate(t testing.TB, v variant, origin string, n int, d time.Duration) (rate, p50, p99 float64, count int) {
 	one := func() error {
 		c, err := dial(v, origin)
 		if err != nil {
@@ -369,12 +453,12 @@ func connRate(t *testing.T, v variant, origin string, n int, d time.Duration) (f
 	}
 	el := time.Since(start)
 	slices.Sort(lat)
-	return float64(len(lat)) / el.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100]
+	return float64(len(lat)) / el.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100], len(lat)
 }
 
 // bulkRSS runs 32 parallel downloads through v and returns the peak RSS
 // (kB) of v's process, sampled every 50 ms and read from VmHWM.
-func bulkRSS(t *testing.T, v variant, origin string, size int64) int {
+func bulkRSS(t testing.TB, v variant, origin string, size int64) int {
 	os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", v.pid), []byte("5"), 0)
 	stop := make(chan struct{})
 	peak := 0
@@ -404,7 +488,7 @@ func bulkRSS(t *testing.T, v variant, origin string, size int64) int {
 // keystrokes sends one byte at a time to `cat` on a raw PTY through the
 // agent's shell websocket and waits for its echo. It returns the p50, p90
 // and p99 round trip in µs after 100 warm-up keys.
-func keystrokes(t *testing.T, controlAddr, token string, n int) [3]float64 {
+func keystrokes(t testing.TB, controlAddr, token string, n int) [3]float64 {
 	cl := agentclient.New(controlAddr, token)
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
