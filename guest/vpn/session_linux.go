@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ type session struct {
 	done   chan struct{}
 
 	pid         atomic.Int64 // of the current openvpn, for tests and logs
+	conns       conns        // made through the tunnel; closed at the end
 	bo          backoff
 	retries     int
 	everUp      bool
@@ -82,6 +84,7 @@ func (s *session) stop() {
 }
 
 func (s *session) cleanup() {
+	s.conns.closeAll()
 	if s.ns != nil {
 		s.ns.Close()
 	}
@@ -154,7 +157,7 @@ func (s *session) down(reason string) {
 func (s *session) up(c tunConfig) {
 	s.everUp = true
 	s.connectedAt = time.Now()
-	rt := newRoute(s.ns.dial, c.dns, c.local4.IsValid(), c.local6.IsValid())
+	rt := newRoute(s.dial, c.dns, c.local4.IsValid(), c.local6.IsValid())
 	s.sup.update(s, func(st *agentapi.VPNStatus, r **route) {
 		*r = rt
 		st.State = agentapi.VPNConnected
@@ -175,6 +178,17 @@ func (s *session) up(c tunConfig) {
 			st.DNS = append(st.DNS, d.String())
 		}
 	})
+}
+
+// dial connects through the tunnel and tracks the connection. Connections
+// outlive a reconnect: the tun device comes back in the same namespace,
+// usually with the same address.
+func (s *session) dial(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
+	c, err := s.ns.dial(ctx, network, ap)
+	if err != nil {
+		return nil, err
+	}
+	return s.conns.add(c), nil
 }
 
 // connected handles >STATE CONNECTED: the tunnel configuration comes from

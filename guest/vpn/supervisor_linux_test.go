@@ -90,11 +90,23 @@ func TestConnect(t *testing.T) {
 				t.Errorf("host routes or resolv.conf changed:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 
+			// A connection still open through the tunnel when it goes
+			// away is closed, not left hanging.
+			held, err := sup.DialContext(t.Context(), "tcp", lab.HTTPAddr.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer held.Close()
+
 			if err := sup.Disconnect(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			if st := sup.Status(); st.State != agentapi.VPNDisconnected {
 				t.Errorf("after disconnect: %+v", st)
+			}
+			held.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := held.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("read on a tunnel connection after disconnect: %v, want ErrClosed", err)
 			}
 			c, err = sup.DialContext(t.Context(), "tcp", direct)
 			if err != nil {
