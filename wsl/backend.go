@@ -185,12 +185,14 @@ func (b *Backend) importDistro(ctx context.Context, s machine.Spec, name string)
 	return nil
 }
 
-// provision brings the guest's files up to date: /etc/wsl.conf, the
-// agent (redeployed whenever its hash differs from the shipped binary, so
-// an old guest never keeps running an old agent) and the token.
+// provision brings the guest's files up to date: /etc/wsl.conf when the
+// image has none, the agent (redeployed whenever its hash differs from
+// the shipped binary, so an old guest never keeps running an old agent)
+// and the token.
 func (b *Backend) provision(ctx context.Context, name string, s machine.Spec, hash string) error {
 	restart := false
-	if cur, _ := b.readGuest(ctx, name, guestWSLConf); cur != wslConf {
+	if _, err := b.readGuest(ctx, name, guestWSLConf); err != nil {
+		// The guest image ships its own; this is for images that lack one.
 		if err := b.writeGuest(ctx, name, guestWSLConf, 0o644, strings.NewReader(wslConf)); err != nil {
 			return err
 		}

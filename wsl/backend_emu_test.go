@@ -253,6 +253,28 @@ func TestBackendAvailableFaults(t *testing.T) {
 	}
 }
 
+func TestBackendImportFailureCleansUp(t *testing.T) {
+	env := setupEmu(t)
+	bad := filepath.Join(t.TempDir(), "bad.tar")
+	emptyTar := make([]byte, 1024) // two zero blocks: a valid, empty archive
+	if err := os.WriteFile(bad, emptyTar, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := NewBackend(BackendConfig{Exe: env.exe, ImagePath: bad, AgentPath: env.agentV1})
+	s := testSpec(t, "bad")
+	err := b.Start(context.Background(), s)
+	var we *Error
+	if !errors.Is(err, errdefs.ErrInvalid) || !errors.As(err, &we) || we.Code != CodeNotALinuxDistro {
+		t.Fatalf("Start with an image that is no Linux tree = %v", err)
+	}
+	if _, err := b.Runner().Find(context.Background(), DistroName(s.Name)); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("failed import left a registration: %v", err)
+	}
+	if ents, _ := os.ReadDir(s.Dir); len(ents) != 0 {
+		t.Errorf("failed import left files: %v", ents)
+	}
+}
+
 // procSession reads the session ID of pid from /proc.
 func procSession(pid int) (int, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")

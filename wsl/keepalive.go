@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/velocitty/microvm/machine"
 )
@@ -74,6 +75,8 @@ func (b *Backend) joinKeepAlive(ctx context.Context, name string) {
 	if ka == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
 	select {
 	case <-ka.done:
 		b.mu.Lock()
