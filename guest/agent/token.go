@@ -5,9 +5,12 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
+
+const maxTokenFile = 4096
 
 // ReadTokenFile reads the bearer token from path. It refuses a file that
 // group or others may read or write (the mode must be 0600 or stricter), a
@@ -28,15 +31,14 @@ func ReadTokenFile(path string) (string, error) {
 	if perm := st.Mode().Perm(); perm&0o077 != 0 {
 		return "", fmt.Errorf("token file %s: mode %#o lets others read it; it must be 0600", path, perm)
 	}
-	b := make([]byte, 4097)
-	n, err := f.Read(b)
-	if err != nil && n == 0 {
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
 		return "", fmt.Errorf("token file %s: %w", path, err)
 	}
-	if n == len(b) {
-		return "", fmt.Errorf("token file %s: longer than 4 KiB", path)
+	if len(b) > maxTokenFile {
+		return "", fmt.Errorf("token file %s: longer than %d bytes", path, maxTokenFile)
 	}
-	tok := strings.TrimSpace(string(b[:n]))
+	tok := strings.TrimSpace(string(b))
 	if tok == "" {
 		return "", errors.New("token file " + path + ": empty")
 	}

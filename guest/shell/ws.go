@@ -95,14 +95,13 @@ func Serve(ctx context.Context, ws *websocket.Conn, s *Session, cfg Config) agen
 		} else {
 			clientOK = false // gone: nobody to report to
 		}
-		s.Hangup(cfg.HangupGrace)
 	case <-ctx.Done():
 		reason = ReasonShutdown
 		closeCode, closeText = websocket.CloseGoingAway, ReasonShutdown
-		s.Hangup(cfg.HangupGrace)
 	}
-	// The leader is gone. End the rest of its session too, as the closed
-	// terminal would, and let the output pump drain what is left.
+	// End the session as a closed terminal would (when the leader exited
+	// by itself, this ends what it left behind), then let the output pump
+	// drain what is left.
 	s.Hangup(cfg.HangupGrace)
 	select {
 	case <-outDone:
