@@ -83,8 +83,10 @@ func (b *Box) cgroup() (*cgroup, error) {
 // box). The caller sets Stdin, Stdout, Stderr and Env (the environment
 // inside the box; set it, or the caller's environment is passed in).
 // It needs nsenter from util-linux on the host. On a frozen box the
-// command freezes too, until Thaw. Cancelling ctx kills nsenter; a
-// program it already started inside dies with the box, not with ctx.
+// command freezes too, until Thaw. The command runs in a process group
+// of its own, and cancelling ctx kills that group: nsenter and the
+// program it started inside the box (so it is not meant for a terminal's
+// foreground job).
 func (b *Box) Command(ctx context.Context, argv []string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "/proc/self/exe")
 	nsenter, err := exec.LookPath("nsenter")
@@ -97,6 +99,10 @@ func (b *Box) Command(ctx context.Context, argv []string) *exec.Cmd {
 		return cmd
 	}
 	cmd.Args = append([]string{argv0Enter, b.ref.Cgroup, nsenter, strconv.Itoa(b.ref.PID), "--"}, argv...)
+	// nsenter forks the program into the box's PID namespace and does
+	// not pass signals on; the process group reaches both.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
 	return cmd
 }
 

@@ -334,3 +334,45 @@ func TestBoxOutlivesStarter(t *testing.T) {
 		t.Fatal("alive after Kill")
 	}
 }
+
+func TestCommandCancelKillsInside(t *testing.T) {
+	requireRoot(t)
+	tb := testConfig(t)
+	b := startBox(t, tb.cfg)
+	greet(t, tb.addr)
+	cg, err := openCgroup(b.Ref().Cgroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	cmdCtx, cancelCmd := context.WithCancel(ctx)
+	cmd := b.Command(cmdCtx, []string{"/bin/boxinit", "serve", "127.0.0.1:0", "/ticks2"})
+	cmd.Env = []string{}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	err = poll(ctx, "command runs inside", func() (bool, error) {
+		pids, err := cg.procs()
+		return len(pids) == 3, err // init, nsenter, the command
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelCmd()
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("cancelled command exited cleanly")
+	}
+	err = poll(ctx, "only init left", func() (bool, error) {
+		pids, err := cg.procs()
+		return len(pids) == 1 && pids[0] == b.Ref().PID, err
+	})
+	if err != nil {
+		pids, _ := cg.procs()
+		t.Fatalf("%v: processes in the box: %v", err, pids)
+	}
+	if !b.Alive() {
+		t.Fatal("box died with the command")
+	}
+}
