@@ -180,9 +180,9 @@ func (s *session) up(c tunConfig) {
 	})
 }
 
-// dial connects through the tunnel and tracks the connection. Connections
-// outlive a reconnect: the tun device comes back in the same namespace,
-// usually with the same address.
+// dial connects through the tunnel and tracks the connection. A
+// connection may outlive a reconnect: the tun device comes back into the
+// same namespace, often with the same address.
 func (s *session) dial(ctx context.Context, network string, ap netip.AddrPort) (net.Conn, error) {
 	c, err := s.ns.dial(ctx, network, ap)
 	if err != nil {

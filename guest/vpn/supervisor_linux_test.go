@@ -201,13 +201,23 @@ func TestKilledOpenVPNReconnects(t *testing.T) {
 
 func TestServerOutage(t *testing.T) {
 	skipUnlessOpenVPN(t)
-	for _, proto := range []string{"udp", "tcp"} {
-		t.Run(proto, func(t *testing.T) {
-			lab := vpnlab.New(t, vpnlab.Options{Proto: proto, PingRestart: 3})
+	for _, tc := range []struct {
+		name, proto, extra string
+	}{
+		{"udp", "udp", ""},
+		{"tcp", "tcp", ""},
+		// persist-tun keeps the device, already in the tunnel namespace,
+		// across the restart: no up-down report comes, only CONNECTED.
+		{"udp-persist-tun", "udp", "persist-tun\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lab := vpnlab.New(t, vpnlab.Options{Proto: tc.proto, PingRestart: 3})
 			direct := loopbackServer(t)
 			before := hostState(t)
 			sup := newSupervisor(t, Config{})
-			if err := sup.Connect(t.Context(), connectReq(lab)); err != nil {
+			req := connectReq(lab)
+			req.Config += tc.extra
+			if err := sup.Connect(t.Context(), req); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, sup, 15*time.Second, "connected", state(agentapi.VPNConnected))
@@ -294,5 +304,27 @@ func TestSwitchProfile(t *testing.T) {
 	var ne net.Error
 	if _, err := sup.DialContext(t.Context(), "tcp6", "[fdcc:9::1]:80"); err == nil || !errors.As(err, &ne) {
 		t.Errorf("IPv6 dial over an IPv4-only tunnel: %v", err)
+	}
+}
+
+func TestUnusableSetupFailsWithoutRetrying(t *testing.T) {
+	skipUnlessOpenVPN(t)
+	for name, tc := range map[string]struct {
+		openvpn, config, want string
+	}{
+		"missing binary": {"/nonexistent/openvpn", "client\n", "start openvpn"},
+		"bad profile":    {"", "client\nno-such-option 1\n", "before its management link was up"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sup := newSupervisor(t, Config{OpenVPN: tc.openvpn})
+			err := sup.Connect(t.Context(), agentapi.VPNConnect{Profile: "bad", Config: tc.config})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := waitFor(t, sup, 10*time.Second, "failed", state(agentapi.VPNFailed))
+			if !strings.Contains(st.LastError, tc.want) || st.Retries != 0 {
+				t.Errorf("status %+v; want a %q error and no retries", st, tc.want)
+			}
+		})
 	}
 }
