@@ -123,8 +123,10 @@ func run(log *slog.Logger, ring *logring.Ring, controlAddr, socksAddr, tokenFile
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	// A hangup (e.g. forwarded by init) must not kill the agent.
-	signal.Ignore(syscall.SIGHUP)
+	// A hangup (e.g. forwarded by init) must not kill the agent. Catch it
+	// rather than ignore it: an ignored signal stays ignored in every
+	// program the agent starts, and shells are ended with SIGHUP.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

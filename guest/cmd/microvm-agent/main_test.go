@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/velocitty/microvm/errdefs"
+	"github.com/velocitty/microvm/guest/agentapi"
 	"github.com/velocitty/microvm/guest/agentclient"
 )
 
@@ -182,10 +184,20 @@ func TestBinary(t *testing.T) {
 	})
 	t.Run("SIGTERM", func(t *testing.T) {
 		p := startAgent(t, bin, "serve")
-		p.cmd.Process.Signal(syscall.SIGHUP) // ignored
+		p.cmd.Process.Signal(syscall.SIGHUP) // caught and dropped
 		time.Sleep(100 * time.Millisecond)
 		if err := p.client.Ping(context.Background()); err != nil {
 			t.Fatalf("after SIGHUP: %v", err)
+		}
+		// Programs the agent starts must not inherit an ignored SIGHUP.
+		res, err := p.client.Exec(context.Background(), agentapi.ExecRequest{Argv: []string{"grep", "SigIgn", "/proc/self/status"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ign uint64
+		fmt.Sscanf(strings.TrimPrefix(res.Stdout, "SigIgn:"), "%x", &ign)
+		if ign&(1<<(syscall.SIGHUP-1)) != 0 {
+			t.Errorf("children ignore SIGHUP: %q", res.Stdout)
 		}
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		if code := p.wait(t); code != 0 {
