@@ -270,7 +270,7 @@ type Health struct {
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
 
-// Info defines model for Info.
+// Info Example: {"arch":"amd64","backends":[{"available":true,"default":true,"name":"linux"},{"available":false,"default":false,"name":"wsl","reason":"WSL2 runs on Windows only"}],"dataDir":"/var/lib/microvm","defaultBackend":"linux","os":"linux","pid":4242,"startedAt":"2026-11-27T12:00:00Z","version":"v0.1.0"}
 type Info struct {
 	// Arch The host architecture (Go's GOARCH).
 	//
@@ -456,7 +456,7 @@ type VPNCertificate struct {
 	Subject string `json:"subject"`
 }
 
-// VPNProfile defines model for VPNProfile.
+// VPNProfile Example: {"createdAt":"2026-11-27T12:00:00Z","hasPassword":true,"hasUsername":true,"name":"work","summary":{"auth":"SHA256","authUserPass":true,"ca":[{"issuer":"CN=Example VPN CA","notAfter":"2036-01-01T00:00:00Z","subject":"CN=Example VPN CA"}],"certificateSubjects":["CN=Example VPN CA"],"dataCiphers":["AES-256-GCM"],"dev":"tun","hasCA":true,"hasCert":false,"hasKey":false,"hasPKCS12":false,"hasTLSAuth":false,"hasTLSCrypt":true,"proto":"udp","remotes":[{"host":"vpn.example.com","port":1194,"proto":"udp"}]},"updatedAt":"2026-11-27T12:00:00Z"}
 type VPNProfile struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	HasPassword bool      `json:"hasPassword"`
@@ -532,7 +532,7 @@ type VPNRemote struct {
 // VPNState defines model for VPNState.
 type VPNState string
 
-// VPNStatus defines model for VPNStatus.
+// VPNStatus Example: {"bytesIn":52431,"bytesOut":9120,"profile":"work","retries":0,"server":"203.0.113.7:1194","since":"2026-11-27T12:06:00Z","state":"connected","tunnelAddresses":["10.8.0.2/24"]}
 type VPNStatus struct {
 	BytesIn  int64 `json:"bytesIn,omitempty,omitzero"`
 	BytesOut int64 `json:"bytesOut,omitempty,omitzero"`
@@ -596,7 +596,7 @@ type UnsupportedMediaType = Problem
 // VMResult Example: {"agentAddress":"127.0.0.1:1025","backend":"linux","createdAt":"2026-11-27T12:00:00Z","name":"default","socksAddress":"127.0.0.1:1080","startedAt":"2026-11-27T12:05:00Z","state":"running","updatedAt":"2026-11-27T12:05:00Z"}
 type VMResult = VM
 
-// VPNStatusResult defines model for VPNStatusResult.
+// VPNStatusResult Example: {"bytesIn":52431,"bytesOut":9120,"profile":"work","retries":0,"server":"203.0.113.7:1194","since":"2026-11-27T12:06:00Z","state":"connected","tunnelAddresses":["10.8.0.2/24"]}
 type VPNStatusResult = VPNStatus
 
 // StreamEventsParams defines parameters for StreamEvents.
