@@ -65,14 +65,12 @@ func NewBackend(cfg BackendConfig) *Backend {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.ImportTimeout <= 0 {
-		cfg.ImportTimeout = 10 * time.Minute
-	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 90 * time.Second
 	}
 	log := cfg.Logger.With("backend", "wsl")
-	return &Backend{cfg: cfg, run: NewRunner(cfg.Exe, cfg.Timeout, log), log: log, alive: map[string]*keepAlive{}}
+	run := NewRunner(cfg.Exe, cfg.Timeout, log).WithImportTimeout(cfg.ImportTimeout)
+	return &Backend{cfg: cfg, run: run, log: log, alive: map[string]*keepAlive{}}
 }
 
 // Runner is the wsl.exe runner the backend uses.
@@ -170,10 +168,8 @@ func (b *Backend) importDistro(ctx context.Context, s machine.Spec, name string)
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("import %s: %w", name, err)
 	}
-	ictx, cancel := context.WithTimeout(ctx, b.cfg.ImportTimeout)
-	defer cancel()
 	b.log.InfoContext(ctx, "wsl_import", "vm", s.Name, "distro", name, "image", b.cfg.ImagePath)
-	if err := b.run.Import(ictx, name, dir, b.cfg.ImagePath); err != nil {
+	if err := b.run.Import(ctx, name, dir, b.cfg.ImagePath); err != nil {
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer ccancel()
 		if uerr := b.run.Unregister(cctx, name); uerr != nil {

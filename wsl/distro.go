@@ -39,7 +39,7 @@ func (r *Runner) Import(ctx context.Context, name, dir, image string) error {
 			prevDefault = d.Name
 		}
 	}
-	if _, err := r.Run(ctx, "--import", name, dir, image, "--version", "2"); err != nil {
+	if _, err := r.runText(ctx, r.importTimeout, []string{"--import", name, dir, image, "--version", "2"}); err != nil {
 		return fmt.Errorf("wsl --import %s: %w", name, err)
 	}
 	if prevDefault == "" {

@@ -19,14 +19,19 @@ import (
 // program, which is how tests plug in the emulator.
 const EnvExe = "MICROVM_WSL_EXE"
 
-// DefaultTimeout bounds a wsl.exe call whose context has no deadline.
-const DefaultTimeout = 30 * time.Second
+// Default bounds of a wsl.exe call and of an import, which unpacks the
+// whole guest image.
+const (
+	DefaultTimeout       = 30 * time.Second
+	DefaultImportTimeout = 10 * time.Minute
+)
 
 // Runner runs wsl.exe. The zero value is not usable: use NewRunner.
 type Runner struct {
-	exe     string
-	timeout time.Duration
-	log     *slog.Logger
+	exe           string
+	timeout       time.Duration
+	importTimeout time.Duration
+	log           *slog.Logger
 }
 
 // NewRunner returns a Runner for exe; "" means $MICROVM_WSL_EXE, else
@@ -45,7 +50,18 @@ func NewRunner(exe string, timeout time.Duration, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{exe: exe, timeout: timeout, log: log}
+	return &Runner{exe: exe, timeout: timeout, importTimeout: DefaultImportTimeout, log: log}
+}
+
+// WithImportTimeout returns a runner like r whose "wsl --import" may take
+// up to d (default DefaultImportTimeout); every other call keeps r's
+// timeout.
+func (r *Runner) WithImportTimeout(d time.Duration) *Runner {
+	c := *r
+	if d > 0 {
+		c.importTimeout = d
+	}
+	return &c
 }
 
 // Exe is the program the runner starts.
@@ -54,7 +70,11 @@ func (r *Runner) Exe() string { return r.exe }
 // Run runs a wsl.exe management command (list, import, terminate, ...)
 // and returns its decoded text output. A failure is an *Error.
 func (r *Runner) Run(ctx context.Context, args ...string) (string, error) {
-	stdout, stderr, code, err := r.run(ctx, nil, args)
+	return r.runText(ctx, r.timeout, args)
+}
+
+func (r *Runner) runText(ctx context.Context, timeout time.Duration, args []string) (string, error) {
+	stdout, stderr, code, err := r.run(ctx, timeout, nil, args)
 	if err != nil {
 		return "", err
 	}
@@ -75,7 +95,7 @@ func (r *Runner) Exec(ctx context.Context, distro, user string, stdin io.Reader,
 		return nil, nil, fmt.Errorf("wsl exec in %s: %w", distro, errdefs.Invalidf("argv", "empty"))
 	}
 	args := ExecArgs(distro, user, argv...)
-	stdout, stderr, code, err := r.run(ctx, stdin, args)
+	stdout, stderr, code, err := r.run(ctx, r.timeout, stdin, args)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -126,15 +146,14 @@ func (r *Runner) argv(args []string) []string { return append([]string{r.exe}, a
 
 // run starts wsl.exe and waits under the runner's deadline. err reports
 // only a failure to run or a timeout; a non-zero exit is returned as code.
-func (r *Runner) run(ctx context.Context, stdin io.Reader, args []string) (stdout, stderr []byte, code int, err error) {
+func (r *Runner) run(ctx context.Context, timeout time.Duration, stdin io.Reader, args []string) (stdout, stderr []byte, code int, err error) {
 	if err := checkArgs(args); err != nil {
 		return nil, nil, 0, err
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.timeout)
-		defer cancel()
-	}
+	// The caller's deadline may be far off; a hung wsl.exe must not hold
+	// it that long, so the runner's own timeout applies too.
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	var outBuf, errBuf bytes.Buffer
 	cmd := exec.CommandContext(ctx, r.exe, args...)
 	cmd.Env = append(os.Environ(), "WSL_UTF8=1")

@@ -50,8 +50,11 @@ func TestNormalizeExit(t *testing.T) {
 
 func TestRunTimesOut(t *testing.T) {
 	r, _ := fake(t, map[string]fakeResponse{"--list --quiet": {Stall: true}}, 300*time.Millisecond)
+	// A far caller deadline does not lift the runner's own bound.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	start := time.Now()
-	_, err := r.List(context.Background())
+	_, err := r.List(ctx)
 	if !errors.Is(err, errdefs.ErrTimeout) || !strings.Contains(err.Error(), "WslService") {
 		t.Fatalf("List = %v, want a timeout with a hint", err)
 	}
