@@ -22,15 +22,29 @@ type testWriter struct {
 	mu   sync.Mutex
 	t    testing.TB
 	done bool
+	all  strings.Builder
 }
 
 func (w *testWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.all.Write(p)
 	if !w.done {
 		w.t.Log(strings.TrimSpace(string(p)))
 	}
 	return len(p), nil
+}
+
+// logs maps a test's supervisors to their log writers.
+var logs sync.Map // *Supervisor -> *testWriter
+
+// logText returns everything s logged so far.
+func logText(s *Supervisor) string {
+	w, _ := logs.Load(s)
+	tw := w.(*testWriter)
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	return tw.all.String()
 }
 
 // newSupervisor returns a Supervisor with quick backoff whose log goes to
@@ -45,7 +59,9 @@ func newSupervisor(t testing.TB, cfg Config) *Supervisor {
 		cfg.RuntimeDir = t.TempDir()
 	}
 	s := New(cfg)
+	logs.Store(s, w)
 	t.Cleanup(func() {
+		logs.Delete(s)
 		s.Close()
 		w.mu.Lock()
 		w.done = true

@@ -116,6 +116,9 @@ func TestConnect(t *testing.T) {
 			if after := hostState(t); after != before {
 				t.Errorf("host routes or resolv.conf changed after disconnect:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
+			if logs := logText(sup); strings.Contains(logs, lab.Password) || !strings.Contains(logs, "Initialization Sequence Completed") {
+				t.Error("the log holds the password, or lacks openvpn's own lines")
+			}
 		})
 	}
 }
@@ -268,8 +271,8 @@ func TestWrongPasswordFails(t *testing.T) {
 		t.Errorf("server saw %d authentication attempts, want 1", n)
 	}
 	assertKillSwitch(t, sup, lab, direct)
-	if strings.Contains(st.LastError, req.Password) {
-		t.Error("the status leaks the password")
+	if strings.Contains(st.LastError, req.Password) || strings.Contains(logText(sup), req.Password) {
+		t.Error("the status or the log leaks the password")
 	}
 }
 
