@@ -1,12 +1,14 @@
 package wsl
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -273,6 +275,63 @@ func TestBackendImportFailureCleansUp(t *testing.T) {
 	if ents, _ := os.ReadDir(s.Dir); len(ents) != 0 {
 		t.Errorf("failed import left files: %v", ents)
 	}
+}
+
+// fakeDaemon plays a daemon that starts a guest from the spec in
+// $WSLTEST_DAEMON and then waits to be killed.
+func fakeDaemon() int {
+	var cfg struct {
+		Exe, Image, Agent string
+		Spec              machine.Spec
+	}
+	if err := json.Unmarshal([]byte(os.Getenv("WSLTEST_DAEMON")), &cfg); err != nil {
+		return 2
+	}
+	b := NewBackend(BackendConfig{Exe: cfg.Exe, ImagePath: cfg.Image, AgentPath: cfg.Agent})
+	if err := b.Start(context.Background(), cfg.Spec); err != nil {
+		os.Stdout.WriteString("error: " + err.Error() + "\n")
+		return 1
+	}
+	os.Stdout.WriteString("started\n")
+	for {
+		time.Sleep(time.Hour) // until killed
+	}
+}
+
+// TestBackendGuestOutlivesDaemon kills a daemon that started a guest and
+// finds the guest still running from a new backend.
+func TestBackendGuestOutlivesDaemon(t *testing.T) {
+	env := setupEmu(t)
+	s := testSpec(t, "orphan")
+	cfg, _ := json.Marshal(map[string]any{"Exe": env.exe, "Image": env.image, "Agent": env.agentV1, "Spec": s})
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), "WSLTEST_DAEMON="+string(cfg))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b := NewBackend(BackendConfig{Exe: env.exe, ImagePath: env.image, AgentPath: env.agentV1})
+	t.Cleanup(func() { b.Delete(context.Background(), s) })
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "started\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("daemon: %q", line)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	wantState(t, b, s, machine.GuestRunning)
+	if err := b.Stop(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, b, s, machine.GuestStopped)
 }
 
 // procSession reads the session ID of pid from /proc.

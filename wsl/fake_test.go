@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("WSLTEST_FAKE") != "" {
 		os.Exit(fakeWSL(os.Args[1:]))
 	}
+	if os.Getenv("WSLTEST_DAEMON") != "" {
+		os.Exit(fakeDaemon())
+	}
 	dir, err := os.MkdirTemp("", "wsl-test-bin-")
 	if err != nil {
 		panic(err)
