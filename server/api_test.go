@@ -185,6 +185,9 @@ func TestRoutingProblems(t *testing.T) {
 	problem(t, resp, body, 404, "not_found")
 	resp, body = e.call("PATCH", "/v1/vms/default", "")
 	problem(t, resp, body, 405, "method_not_allowed")
+	if allow := resp.Header.Get("Allow"); allow != "GET, DELETE" {
+		t.Fatalf("Allow = %q", allow)
+	}
 }
 
 func TestBodyLimits(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -95,8 +96,15 @@ func New(cfg Config) (http.Handler, error) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, codeNotFound, "no such route"))
 	})
 	router.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+			if router.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeProblem(w, r, newProblem(http.StatusMethodNotAllowed, codeMethodNotAllowed,
-			r.Method+" is not allowed on this route"))
+			r.Method+" is not allowed here; use "+strings.Join(allow, " or ")))
 	})
 
 	h := &handlers{cfg: cfg}
