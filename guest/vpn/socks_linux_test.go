@@ -1,8 +1,12 @@
 package vpn
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"sync"
@@ -42,9 +46,16 @@ func TestSOCKS5ThroughTunnel(t *testing.T) {
 		return string(out), err
 	}
 
-	if err := sup.Connect(t.Context(), connectReq(lab)); err != nil {
-		t.Fatal(err)
+	// Select the profile through the agent's endpoint.
+	api := httptest.NewServer(Handler(sup))
+	defer api.Close()
+	body, _ := json.Marshal(connectReq(lab))
+	put, _ := http.NewRequest(http.MethodPut, api.URL+agentapi.PathVPN, bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(put)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("PUT %s: %v %v", agentapi.PathVPN, resp.Status, err)
 	}
+	resp.Body.Close()
 	st := waitFor(t, sup, 15*time.Second, "connected", state(agentapi.VPNConnected))
 	out, err := curl("http://" + lab.RemoteName + "/ip")
 	if err != nil || out != st.TunnelIPv4 {
@@ -66,4 +77,15 @@ func TestSOCKS5ThroughTunnel(t *testing.T) {
 		t.Errorf("the kill switch took %v to refuse", took)
 	}
 	t.Logf("while down: %s", strings.TrimSpace(out))
+
+	del, _ := http.NewRequest(http.MethodDelete, api.URL+agentapi.PathVPN, nil)
+	resp, err = http.DefaultClient.Do(del)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE %s: %v %v", agentapi.PathVPN, resp.Status, err)
+	}
+	resp.Body.Close()
+	// Deselected: the proxy goes direct again.
+	if st := sup.Status(); st.State != agentapi.VPNDisconnected {
+		t.Errorf("after DELETE: %+v", st)
+	}
 }
