@@ -36,6 +36,12 @@ func TestRequestLog(t *testing.T) {
 	e.call("GET", "/v1/vms?token="+testToken, "")
 	e.call("POST", "/v1/vms/default/start", "")
 	e.call("POST", "/v1/vpn/profiles", `{"name":"x","config":"client\n","password":"hunter2-secret"}`)
+	// The logging response writer still streams events.
+	stream, resp := e.events("")
+	if ev, _ := stream.next(); ev.VM != "default" {
+		t.Fatalf("event through the logging writer: %+v", ev)
+	}
+	resp.Body.Close()
 	e.close()
 
 	out := buf.String()
