@@ -41,12 +41,18 @@ func (b *Backend) startKeepAlive(ctx context.Context, name string, s machine.Spe
 		return nil, fmt.Errorf("keep-alive: %w", err)
 	}
 	defer out.Close()
-	// Not CommandContext: this process must outlive the request.
-	cmd := exec.Command(b.run.Exe(), ExecArgs(name, "root", agentArgv(s)...)...)
-	cmd.Env = append(os.Environ(), "WSL_UTF8=1")
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = detachedAttr()
-	if err := cmd.Start(); err != nil {
+	var cmd *exec.Cmd
+	for _, breakaway := range []bool{true, false} {
+		// Not CommandContext: this process must outlive the request.
+		cmd = exec.Command(b.run.Exe(), ExecArgs(name, "root", agentArgv(s)...)...)
+		cmd.Env = append(os.Environ(), "WSL_UTF8=1")
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.SysProcAttr = detachedAttr(breakaway)
+		if err = cmd.Start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("keep-alive: start %s: %w", b.run.Exe(), err)
 	}
 	ka := &keepAlive{cmd: cmd, done: make(chan struct{})}

@@ -13,7 +13,8 @@ func callAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true
 
 // detachedAttr starts the keep-alive wsl.exe in a session of its own, so
 // that it outlives the daemon and no terminal signal reaches it.
-func detachedAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
+// breakaway (from a Windows job object) means nothing here.
+func detachedAttr(breakaway bool) *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
 
 // killTree kills the process group of cmd.
 func killTree(cmd *exec.Cmd) error {
