@@ -283,3 +283,37 @@ func TestFaults(t *testing.T) {
 		t.Errorf("import without virtualization: %q %d", out, code)
 	}
 }
+
+func TestConcurrentInvocations(t *testing.T) {
+	emutest.RequireRoot(t)
+	e := newEmu(t)
+	img := image(t)
+	data := t.TempDir()
+	names := []string{"c1", "c2", "c3", "c4"}
+	errs := make(chan string, len(names))
+	for _, n := range names {
+		go func() {
+			out, stderr, code := e.run(nil, "--import", n, filepath.Join(data, n), img)
+			if code != 0 {
+				errs <- n + ": " + out + stderr
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range names {
+		if msg := <-errs; msg != "" {
+			t.Error(msg)
+		}
+	}
+	got := strings.Fields(e.mustRun("-l", "-q"))
+	if len(got) != len(names) {
+		t.Errorf("-l -q = %q, want all of %q", got, names)
+	}
+	// Sessions as another user run with that user's identity.
+	out := e.mustRun("-d", "c2", "-u", "nobody", "--exec", "/bin/sh", "-c",
+		`while read -r k v _; do [ "$k" = Uid: ] && echo "$v $USER $HOME $(pwd)"; done < /proc/self/status`)
+	if out != "65534 nobody /nonexistent /\n" {
+		t.Errorf("session as nobody = %q", out)
+	}
+}
