@@ -108,3 +108,10 @@ func FuzzQuote(f *testing.F) {
 		}
 	})
 }
+
+func TestMentions(t *testing.T) {
+	cfg := "client\nremote 10.0.0.1 1194\n--keepalive 10 60\n<ca>\nping\n</ca>\n"
+	if !mentions(cfg, "keepalive") || mentions(cfg, "ping-restart") || mentions("client\n", "ping") {
+		t.Error("mentions misread the profile")
+	}
+}

@@ -36,6 +36,11 @@ func (s *session) openvpnArgs(sock string) []string {
 	if s.req.Username != "" {
 		args = append(args, "--auth-user-pass")
 	}
+	if !mentions(s.req.Config, "keepalive", "ping", "ping-restart", "ping-exit") {
+		// Health: without a ping timer a dead UDP server goes unnoticed.
+		// A server that pushes its own timers overrides these.
+		args = append(args, "--ping", "10", "--ping-restart", "60")
+	}
 	return args
 }
 

@@ -1,6 +1,9 @@
 package vpn
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/velocitty/microvm/errdefs"
 	"github.com/velocitty/microvm/guest/agentapi"
 )
@@ -27,4 +30,15 @@ func validate(req agentapi.VPNConnect) error {
 		return errdefs.Invalidf("username", "empty while a password is given")
 	}
 	return nil
+}
+
+// mentions reports whether the profile sets one of the options.
+func mentions(config string, opts ...string) bool {
+	for _, line := range strings.Split(config, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && slices.Contains(opts, strings.TrimPrefix(f[0], "--")) {
+			return true
+		}
+	}
+	return false
 }
