@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/velocitty/microvm/guest/agentapi"
+	"github.com/velocitty/microvm/guest/internal/ratelimit"
 	"github.com/velocitty/microvm/guest/logring"
 	"github.com/velocitty/microvm/guest/shell"
 )
@@ -62,9 +63,9 @@ type Server struct {
 	shutdownCh chan struct{}
 	shutdownMu sync.Once
 
-	shells   sync.WaitGroup
-	nShells  atomic.Int64
-	lastWarn atomic.Int64
+	shells    sync.WaitGroup
+	nShells   atomic.Int64
+	authWarns ratelimit.Every
 }
 
 // New returns a server for cfg.
@@ -162,7 +163,9 @@ func (s *Server) ShutdownRequested() <-chan struct{} { return s.shutdownCh }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(r) {
-		s.warnLimited("unauthorized_request", "remote", r.RemoteAddr, "path", r.URL.Path)
+		if s.authWarns.Allow() {
+			s.log.Warn("unauthorized_request", "remote", r.RemoteAddr, "path", r.URL.Path)
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="microvm-agent"`)
 		writeError(w, http.StatusUnauthorized, agentapi.CodeUnauthorized, "missing or wrong bearer token")
 		return
@@ -179,16 +182,6 @@ func (s *Server) authorized(r *http.Request) bool {
 	}
 	h := sha256.Sum256([]byte(tok))
 	return subtle.ConstantTimeCompare(h[:], s.tokenHash[:]) == 1
-}
-
-// warnLimited logs at most one warning a second.
-func (s *Server) warnLimited(msg string, args ...any) {
-	now := time.Now().UnixNano()
-	last := s.lastWarn.Load()
-	if now-last < int64(time.Second) || !s.lastWarn.CompareAndSwap(last, now) {
-		return
-	}
-	s.log.Warn(msg, args...)
 }
 
 func onlyMethod(method string, h http.HandlerFunc) http.Handler {

@@ -11,14 +11,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/velocitty/microvm/guest/internal/ratelimit"
 )
 
 // Dialer makes the proxy's upstream connections. *net.Dialer is one.
@@ -54,32 +54,13 @@ type Server struct {
 
 	active   atomic.Int64 // connections being served
 	refusing atomic.Int64 // over-limit connections being refused
-	lastWarn atomic.Int64 // unix nanos of the last over-limit log line
-	dropped  atomic.Int64 // over-limit connections since that line
+	limitLog ratelimit.Every
+	dropped  atomic.Int64 // over-limit connections since the last log line
 
 	mu      sync.Mutex
 	closing bool
 	conns   map[net.Conn]struct{}
 	wg      sync.WaitGroup
-}
-
-type upstream struct {
-	dial    Dialer
-	resolve Resolver
-}
-
-// SetUpstream replaces how the proxy reaches targets, for connections
-// accepted from now on. A nil dialer or resolver means the direct default.
-func (s *Server) SetUpstream(d Dialer, r Resolver) {
-	s.upstream.Store(&upstream{dial: d, resolve: r})
-}
-
-// defaultDialer connects directly. No TCP keepalive: the client side (an
-// SSH client, typically) has its own, and a dead client ends both conns.
-var defaultDialer = &net.Dialer{KeepAlive: -1}
-
-func defaultResolve(ctx context.Context, host string) ([]netip.Addr, error) {
-	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
 
 // Active reports the number of connections being proxied.
@@ -183,9 +164,7 @@ func (s *Server) untrack(c net.Conn) {
 // noteRefused logs over-limit refusals, at most one line a second.
 func (s *Server) noteRefused(limit int64) {
 	n := s.dropped.Add(1)
-	now := time.Now().UnixNano()
-	last := s.lastWarn.Load()
-	if now-last < int64(time.Second) || !s.lastWarn.CompareAndSwap(last, now) {
+	if !s.limitLog.Allow() {
 		return
 	}
 	s.dropped.Add(-n)
@@ -212,75 +191,6 @@ func (s *Server) handshakeTimeout() time.Duration {
 	}
 	return DefaultHandshakeTimeout
 }
-
-// handshakeBuf is the size of the buffer the greeting and request are read
-// into: more than either message can take (257 and 262 bytes).
-const handshakeBuf = 512
-
-// handshake reads the client's greeting and request from c through buf.
-type handshake struct {
-	c   net.Conn
-	buf []byte
-}
-
-// next reads until parse accepts a prefix of buf, then consumes it.
-func (h *handshake) next(parse func([]byte) (int, error)) error {
-	for {
-		n, err := parse(h.buf)
-		if err == nil {
-			h.buf = h.buf[n:]
-			return nil
-		}
-		if err != errShort {
-			return err
-		}
-		if len(h.buf) == cap(h.buf) {
-			// The start of buf was consumed (a greeting): move the rest
-			// to a fresh buffer. A message is at most 262 bytes, so an
-			// unparsed one always fits with room to spare.
-			nb := make([]byte, len(h.buf), handshakeBuf)
-			copy(nb, h.buf)
-			h.buf = nb
-		}
-		m, rerr := h.c.Read(h.buf[len(h.buf):cap(h.buf)])
-		h.buf = h.buf[:len(h.buf)+m]
-		if rerr != nil && m == 0 {
-			if rerr == io.EOF {
-				rerr = io.ErrUnexpectedEOF
-			}
-			return rerr
-		}
-	}
-}
-
-// readRequest runs the greeting exchange and returns the request.
-func (h *handshake) readRequest() (Request, error) {
-	var noAuth bool
-	err := h.next(func(b []byte) (int, error) {
-		ok, n, err := ParseGreeting(b)
-		noAuth = ok
-		return n, err
-	})
-	if err != nil {
-		return Request{}, err
-	}
-	if !noAuth {
-		h.c.Write([]byte{version5, methodNoAcceptable})
-		return Request{}, errNoAcceptableMethod
-	}
-	if _, err := h.c.Write([]byte{version5, methodNoAuth}); err != nil {
-		return Request{}, err
-	}
-	var req Request
-	err = h.next(func(b []byte) (int, error) {
-		r, n, err := ParseRequest(b)
-		req = r
-		return n, err
-	})
-	return req, err
-}
-
-var errNoAcceptableMethod = errors.New("socks5: client offers no acceptable method")
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer s.untrack(c)
@@ -327,92 +237,4 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	c.SetDeadline(time.Time{})
 	relay(c, up)
-}
-
-// dial connects to the request's target, resolving a domain name first and
-// trying each of its addresses in turn.
-func (s *Server) dial(ctx context.Context, req Request) (net.Conn, error) {
-	var d Dialer = defaultDialer
-	resolve := Resolver(defaultResolve)
-	if u := s.upstream.Load(); u != nil {
-		if u.dial != nil {
-			d = u.dial
-		}
-		if u.resolve != nil {
-			resolve = u.resolve
-		}
-	}
-	timeout := s.DialTimeout
-	if timeout <= 0 {
-		timeout = DefaultDialTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	addr := req.Addr
-	if req.Host != "" {
-		if ip, err := netip.ParseAddr(req.Host); err == nil {
-			addr = ip
-		} else {
-			addrs, err := resolve(ctx, req.Host)
-			if err != nil {
-				return nil, fmt.Errorf("resolve %s: %w", req.Host, err)
-			}
-			if len(addrs) == 0 {
-				return nil, fmt.Errorf("resolve %s: %w", req.Host, errNoAddress)
-			}
-			var first error
-			for _, a := range addrs {
-				c, err := d.DialContext(ctx, "tcp", addrPort(a, req.Port))
-				if err == nil {
-					return c, nil
-				}
-				if first == nil {
-					first = err
-				}
-				if ctx.Err() != nil {
-					break
-				}
-			}
-			return nil, first
-		}
-	}
-	return d.DialContext(ctx, "tcp", addrPort(addr, req.Port))
-}
-
-func addrPort(a netip.Addr, port uint16) string {
-	a = a.Unmap()
-	if a.Is4() {
-		return a.String() + ":" + strconv.Itoa(int(port))
-	}
-	return "[" + a.String() + "]:" + strconv.Itoa(int(port))
-}
-
-type closeWriter interface{ CloseWrite() error }
-
-// relay copies both ways until both sides are done. A clean end of one
-// direction is passed on as a half-close; an error aborts both.
-func relay(client, up net.Conn) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pipe(up, client)
-	}()
-	pipe(client, up)
-	<-done
-}
-
-func pipe(dst, src net.Conn) {
-	// io.Copy between two *net.TCPConn splices on Linux.
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		src.Close()
-		return
-	}
-	if cw, ok := dst.(closeWriter); ok {
-		if cw.CloseWrite() == nil {
-			return
-		}
-	}
-	dst.Close()
 }
