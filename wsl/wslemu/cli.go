@@ -41,9 +41,12 @@ type cli struct {
 	out printer
 }
 
-// run walks the leading options in order as WslMain does: the first
-// argument that is not an option starts a shell command line, "--exec"
-// and "--" end option parsing, and management commands take the rest.
+// run walks the leading options in order as WslMain does (the reference's
+// argument parsing table): the first argument that is not an option
+// starts a shell command line, "--exec" and "--" end option parsing,
+// "-d" resolves the name at once (case-insensitively), and management
+// commands take the rest. Unknown options are wsl.exe's "Invalid command
+// line argument" error.
 func (c *cli) run(args []string) (int, error) {
 	var (
 		name, user, cd string
@@ -169,7 +172,8 @@ func (c *cli) setDefault(args []string) (int, error) {
 }
 
 // terminate stops the instance at once, even with clients attached
-// (their wsl.exe exits 1); a stopped distribution is no error.
+// (their wsl.exe exits 1); a stopped distribution is no error (the
+// reference's per-command contract for -t/--terminate).
 func (c *cli) terminate(args []string) (int, error) {
 	name, err := c.one(args, "--terminate")
 	if err != nil {
@@ -195,7 +199,9 @@ func (c *cli) terminate(args []string) (int, error) {
 }
 
 // unregister deletes the distribution's disk and registration; when it
-// was the default, the first remaining one becomes the default.
+// was the default, the first remaining one becomes the default (the
+// reference's per-command contract for --unregister; "Unregistering." is
+// printed only on a console, never under a pipe).
 func (c *cli) unregister(args []string) (int, error) {
 	name, err := c.one(args, "--unregister")
 	if err != nil {
@@ -249,6 +255,9 @@ func (c *cli) shutdown() (int, error) {
 	})
 }
 
+// status prints "wsl --status" as current builds do: the default
+// distribution if any, the default version, and the WSL1 and
+// virtualization messages when the fault knobs say those are missing.
 func (c *cli) status() (int, error) {
 	var def string
 	if err := c.st.locked(func() error {

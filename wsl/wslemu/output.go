@@ -73,7 +73,9 @@ func (p printer) raw(s string) {
 }
 
 // wslError is a failure of wsl.exe itself: the message, then the error
-// code line (none for codes wsl.exe prints without one), on stdout.
+// code line (none for codes wsl.exe prints without one, such as
+// WSL_E_DEFAULT_DISTRO_NOT_FOUND), on stdout, with exit status -1 (the
+// reference's error format and streams rules).
 type wslError struct {
 	msg  string
 	code string // e.g. "Wsl/Service/WSL_E_DISTRO_NOT_FOUND"; "" prints no code line

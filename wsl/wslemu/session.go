@@ -10,7 +10,8 @@ import (
 	"strings"
 )
 
-// session runs a command line in a distribution (the default one when
+// session follows the reference's rules for Linux process I/O and exit
+// codes. It runs a command line in a distribution (the default one when
 // name is ""), starting its instance if needed. With execMode argv is run
 // directly (--exec); otherwise it is joined into one string for the
 // user's shell, "$SHELL -c LINE", as wsl.exe does for "--" and bare
