@@ -35,7 +35,7 @@ func (l *Lab) StartBareClient(t testing.TB) *BareClient {
 	l.bare++
 	n := l.bare
 	l.mu.Unlock()
-	ns := fmt.Sprintf("vpnlab-%s-cli%d", l.id, n)
+	ns := fmt.Sprintf("%scli%d", l.nsPrefix, n)
 	if err := addNetns(ns); err != nil {
 		t.Fatalf("vpnlab: %v", err)
 	}

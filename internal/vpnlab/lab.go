@@ -57,14 +57,15 @@ type Lab struct {
 	RemoteNS     string       // namespace of the remote
 	HostLink     string       // the veth end in the test's namespace
 
-	t      testing.TB
-	opts   Options
-	dir    string
-	id     string
-	pki    *pki
-	mu     sync.Mutex
-	server *proc
-	bare   int
+	t        testing.TB
+	opts     Options
+	dir      string
+	id       string
+	nsPrefix string // of the lab's namespaces: vpnlab-<pid>-<seq>-
+	pki      *pki
+	mu       sync.Mutex
+	server   *proc
+	bare     int
 }
 
 var labSeq atomic.Int32
@@ -97,7 +98,10 @@ func New(t testing.TB, opts Options) *Lab {
 	if opts.PingRestart <= 0 {
 		opts.PingRestart = 5
 	}
-	id := fmt.Sprintf("%04x%02x", os.Getpid()&0xffff, labSeq.Add(1)&0xff)
+	sweep(t)
+	seq := labSeq.Add(1)
+	id := fmt.Sprintf("%04x%02x", os.Getpid()&0xffff, seq&0xff)
+	nsPrefix := fmt.Sprintf("vpnlab-%d-%d-", os.Getpid(), seq)
 	l := &Lab{
 		Username:   "alice",
 		Password:   "s3cret \"pa ss\\" + randHex(4),
@@ -106,13 +110,14 @@ func New(t testing.TB, opts Options) *Lab {
 		HTTPAddr:   netip.AddrPortFrom(remoteAddr, 80),
 		DNS:        serverInside,
 		Pool:       poolPrefix,
-		ServerNS:   "vpnlab-" + id + "-srv",
-		RemoteNS:   "vpnlab-" + id + "-rem",
+		ServerNS:   nsPrefix + "srv",
+		RemoteNS:   nsPrefix + "rem",
 		HostLink:   "vl" + id + "h",
 		t:          t,
 		opts:       opts,
 		dir:        t.TempDir(),
 		id:         id,
+		nsPrefix:   nsPrefix,
 	}
 	if err := l.build(); err != nil {
 		t.Fatalf("vpnlab: %v", err)
