@@ -39,7 +39,12 @@ func (s *Server) handleExec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, agentapi.CodeInvalid, msg)
 		return
 	}
+	if !acquire(&s.nExecs, s.cfg.MaxExecs) {
+		writeError(w, http.StatusServiceUnavailable, agentapi.CodeUnavailable, "too many programs running")
+		return
+	}
 	res, err := s.run(r.Context(), req)
+	s.nExecs.Add(-1)
 	if err != nil {
 		status, code := http.StatusInternalServerError, agentapi.CodeInternal
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {

@@ -35,6 +35,7 @@ type Config struct {
 	MaxExecTimeout time.Duration // cap on requested timeouts; default 24h
 	MaxOutput      int           // bytes kept of stdout and of stderr each; default 1 MiB
 	MaxShells      int           // concurrent shells; default 64
+	MaxExecs       int           // concurrent exec requests; default 64
 	Shell          shell.Config
 }
 
@@ -44,6 +45,7 @@ const (
 	DefaultMaxExecTimeout = 24 * time.Hour
 	DefaultMaxOutput      = 1 << 20
 	DefaultMaxShells      = 64
+	DefaultMaxExecs       = 64
 	maxExecRequest        = 16 << 20
 	shutdownTimeout       = 10 * time.Second
 )
@@ -65,6 +67,7 @@ type Server struct {
 
 	shells    sync.WaitGroup
 	nShells   atomic.Int64
+	nExecs    atomic.Int64
 	authWarns ratelimit.Every
 }
 
@@ -84,6 +87,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxShells <= 0 {
 		cfg.MaxShells = DefaultMaxShells
+	}
+	if cfg.MaxExecs <= 0 {
+		cfg.MaxExecs = DefaultMaxExecs
 	}
 	cfg.Shell = cfg.Shell.WithDefaults()
 	if cfg.Ring == nil {
@@ -193,6 +199,16 @@ func onlyMethod(method string, h http.HandlerFunc) http.Handler {
 		}
 		h(w, r)
 	})
+}
+
+// acquire takes one of max slots counted by n; false when none is free.
+// The caller releases with n.Add(-1).
+func acquire(n *atomic.Int64, max int) bool {
+	if n.Add(1) > int64(max) {
+		n.Add(-1)
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

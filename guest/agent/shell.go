@@ -5,10 +5,12 @@ package agent
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/websocket"
 
@@ -20,6 +22,15 @@ var upgrader = websocket.Upgrader{
 	ReadBufferSize:  4096,
 	WriteBufferSize: 4096,
 	Subprotocols:    []string{agentapi.ShellSubprotocol},
+	// Refusals (a browser's cross-origin request, a bad handshake) answer
+	// in the API's JSON like every other error.
+	Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+		code := agentapi.CodeInvalid
+		if status == http.StatusForbidden {
+			code = agentapi.CodeUnauthorized
+		}
+		writeError(w, status, code, reason.Error())
+	},
 }
 
 func (s *Server) handleShell(w http.ResponseWriter, r *http.Request) {
@@ -39,8 +50,12 @@ func (s *Server) handleShell(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, agentapi.CodeInvalid, "a websocket upgrade with subprotocol "+agentapi.ShellSubprotocol+" is required")
 		return
 	}
-	if s.nShells.Add(1) > int64(s.cfg.MaxShells) {
-		s.nShells.Add(-1)
+	if !sameOrigin(r) {
+		// Before starting anything: the upgrader would refuse it too.
+		writeError(w, http.StatusForbidden, agentapi.CodeUnauthorized, "cross-origin websocket refused")
+		return
+	}
+	if !acquire(&s.nShells, s.cfg.MaxShells) {
 		writeError(w, http.StatusServiceUnavailable, agentapi.CodeUnavailable, "too many shells")
 		return
 	}
@@ -72,6 +87,17 @@ func (s *Server) handleShell(w http.ResponseWriter, r *http.Request) {
 	log.Info("shell_started", "argv0", firstOr(argv, "login shell"))
 	st := shell.Serve(s.base, ws, sess, s.cfg.Shell)
 	log.Info("shell_ended", "exit_code", st.ExitCode, "signal", st.Signal, "reason", st.Reason)
+}
+
+// sameOrigin accepts requests without an Origin (programs) and those whose
+// Origin names the host they were sent to, as the websocket upgrader does.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
 func parseDim(v string) (uint16, error) {

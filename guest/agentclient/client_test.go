@@ -509,6 +509,43 @@ func TestShellLimit(t *testing.T) {
 	s.ws.Close()
 }
 
+func TestExecLimit(t *testing.T) {
+	leakcheck.Check(t)
+	e := start(t, agent.Config{MaxExecs: 1})
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.client.Exec(ctx(t), agentapi.ExecRequest{Argv: []string{"sleep", "0.5"}})
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := e.client.Exec(ctx(t), agentapi.ExecRequest{Argv: []string{"true"}}); !errors.Is(err, errdefs.ErrUnavailable) {
+		t.Errorf("second exec: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.Exec(ctx(t), agentapi.ExecRequest{Argv: []string{"true"}}); err != nil {
+		t.Errorf("after the first ended: %v", err)
+	}
+}
+
+// TestShellCrossOrigin checks that a browser page cannot open a shell.
+func TestShellCrossOrigin(t *testing.T) {
+	leakcheck.Check(t)
+	e := start(t, agent.Config{})
+	d := websocket.Dialer{Subprotocols: []string{agentapi.ShellSubprotocol}}
+	h := http.Header{"Authorization": {"Bearer " + token}, "Origin": {"http://evil.example"}}
+	ws, resp, err := d.Dial("ws://"+e.addr+agentapi.PathShell+"?argv=true", h)
+	if err == nil {
+		ws.Close()
+		t.Fatal("cross-origin shell opened")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("status %d, %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
 func TestShutdown(t *testing.T) {
 	leakcheck.Check(t)
 	e := start(t, agent.Config{Shell: shell.Config{HangupGrace: 500 * time.Millisecond}})
