@@ -14,7 +14,9 @@ type recorder struct {
 	errs []string
 }
 
-func (r *recorder) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 func TestContractCatchesViolations(t *testing.T) {
 	const vm = `{"name":"default","backend":"linux","state":"%s","socksAddress":"127.0.0.1:1080",` +
