@@ -46,14 +46,21 @@ func (s *Server) handleExec(w http.ResponseWriter, r *http.Request) {
 	res, err := s.run(r.Context(), req)
 	s.nExecs.Add(-1)
 	if err != nil {
-		status, code := http.StatusInternalServerError, agentapi.CodeInternal
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
-			status, code = http.StatusBadRequest, agentapi.CodeInvalid
-		}
-		writeError(w, status, code, err.Error())
+		writeStartError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// writeStartError answers a program that could not be started: the
+// caller's fault (400) when the program or directory is missing or not
+// allowed, the agent's otherwise.
+func writeStartError(w http.ResponseWriter, err error) {
+	status, code := http.StatusInternalServerError, agentapi.CodeInternal
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+		status, code = http.StatusBadRequest, agentapi.CodeInvalid
+	}
+	writeError(w, status, code, err.Error())
 }
 
 func validateExec(req agentapi.ExecRequest) string {

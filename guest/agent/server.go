@@ -127,6 +127,11 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// Handle serves path with h, behind the same token check as the built-in
+// endpoints (for features that live in other packages, such as the VPN).
+// Call it before Run.
+func (s *Server) Handle(path string, h http.Handler) { s.mux.Handle(path, h) }
+
 // Handler is the API with authentication, for tests and embedding.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,11 +67,7 @@ func (s *Server) handleShell(w http.ResponseWriter, r *http.Request) {
 
 	sess, err := shell.Start(shell.Options{Argv: argv, Cols: cols, Rows: rows})
 	if err != nil {
-		status, code := http.StatusInternalServerError, agentapi.CodeInternal
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
-			status, code = http.StatusBadRequest, agentapi.CodeInvalid
-		}
-		writeError(w, status, code, err.Error())
+		writeStartError(w, err)
 		return
 	}
 	ws, err := upgrader.Upgrade(w, r, nil)

@@ -579,3 +579,22 @@ func TestShutdown(t *testing.T) {
 		t.Fatal("Run did not return after shutdown")
 	}
 }
+
+func TestExtraHandler(t *testing.T) {
+	leakcheck.Check(t)
+	e := start(t, agent.Config{})
+	e.srv.Handle("/agent/v1/extra", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+	for tok, want := range map[string]int{token: http.StatusTeapot, "wrong": http.StatusUnauthorized} {
+		req, _ := http.NewRequest("GET", "http://"+e.addr+"/agent/v1/extra", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("token %q: %d, want %d", tok, resp.StatusCode, want)
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
