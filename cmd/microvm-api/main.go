@@ -23,6 +23,7 @@ import (
 	"github.com/velocitty/microvm/api"
 	"github.com/velocitty/microvm/internal/daemon"
 	"github.com/velocitty/microvm/internal/version"
+	"github.com/velocitty/microvm/sandbox"
 )
 
 const usage = `usage:
@@ -31,6 +32,11 @@ const usage = `usage:
 `
 
 func main() {
+	// A sandbox helper process re-executes this binary; it must take over
+	// before anything else runs.
+	if sandbox.IsChild() {
+		sandbox.ChildMain()
+	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "microvm-api:", err)

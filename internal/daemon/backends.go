@@ -1,14 +1,13 @@
 package daemon
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
-	"runtime"
+	"os"
+	"path/filepath"
 
-	"github.com/velocitty/microvm/errdefs"
-	"github.com/velocitty/microvm/guest/agentapi"
+	"github.com/velocitty/microvm/guest/agentclient"
 	"github.com/velocitty/microvm/machine"
+	"github.com/velocitty/microvm/wsl"
 )
 
 // Host is what this machine offers for running guests.
@@ -19,36 +18,41 @@ type Host struct {
 	Agents      machine.AgentDialer
 }
 
-// hostBackends wires the backends of this host. None is built in yet:
-// every backend is reported unavailable with its reason, and "auto" names
-// the one this OS would use.
-func hostBackends(*slog.Logger) Host {
-	def := "linux"
-	if runtime.GOOS == "windows" {
-		def = "wsl"
+// Environment variables that override where the guest's files are found.
+const (
+	EnvImage = "MICROVM_IMAGE" // guest rootfs tarball; default: beside the daemon binary
+	EnvAgent = "MICROVM_AGENT" // Linux agent binary; default: beside the daemon binary
+)
+
+// Default file names, beside the daemon's executable.
+const (
+	ImageFile = "microvm-guest.tar.gz"
+	AgentFile = "microvm-agent"
+)
+
+// guestFiles returns the guest image and agent the backends deploy.
+func guestFiles() (image, agent string) {
+	dir := "."
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			dir = filepath.Dir(exe)
+		}
 	}
-	return Host{
-		Default:  def,
-		Backends: map[string]machine.Backend{},
-		Unavailable: map[string]string{
-			"linux": "the Linux sandbox backend is not built into this daemon yet",
-			"wsl":   "the WSL2 backend is not built into this daemon yet",
-		},
-		Agents: func(addr, _ string) machine.Agent { return noAgent(addr) },
+	image, agent = os.Getenv(EnvImage), os.Getenv(EnvAgent)
+	if image == "" {
+		image = filepath.Join(dir, ImageFile)
 	}
+	if agent == "" {
+		agent = filepath.Join(dir, AgentFile)
+	}
+	return image, agent
 }
 
-// noAgent answers every call with ErrUnavailable.
-type noAgent string
-
-func (a noAgent) err() error {
-	return fmt.Errorf("agent %s: no agent client in this build: %w", string(a), errdefs.ErrUnavailable)
+// newWSL returns the WSL2 backend, driving wsl.exe (or the program named by
+// MICROVM_WSL_EXE).
+func newWSL(log *slog.Logger, image, agent string) machine.Backend {
+	return wsl.NewBackend(wsl.BackendConfig{ImagePath: image, AgentPath: agent, Logger: log})
 }
 
-func (a noAgent) Ping(context.Context) error { return a.err() }
-
-func (a noAgent) Exec(context.Context, agentapi.ExecRequest) (agentapi.ExecResult, error) {
-	return agentapi.ExecResult{}, a.err()
-}
-
-func (a noAgent) Logs(context.Context, int) ([]agentapi.LogEntry, error) { return nil, a.err() }
+// agents dials guest agents with the agent client.
+func agents(addr, token string) machine.Agent { return agentclient.New(addr, token) }
