@@ -271,4 +271,3 @@ func (s *socksStream) flowing(d time.Duration) bool {
 		}
 	}
 }
-
