@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -95,7 +94,7 @@ func (s *Server) run(ctx context.Context, req agentapi.ExecRequest) (agentapi.Ex
 
 	u := userenv.Current()
 	env := append(u.Env(""), req.Env...)
-	path, err := lookPath(req.Argv[0], env)
+	path, err := userenv.LookPath(req.Argv[0], env)
 	if err != nil {
 		return agentapi.ExecResult{}, err
 	}
@@ -142,30 +141,6 @@ func (s *Server) run(ctx context.Context, req agentapi.ExecRequest) (agentapi.Ex
 		}
 	}
 	return res, nil
-}
-
-// lookPath finds name in the PATH of env (the program's environment, not
-// the agent's, which may have none when it runs as a sandbox's init).
-func lookPath(name string, env []string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	path := ""
-	for _, e := range env {
-		if v, ok := strings.CutPrefix(e, "PATH="); ok {
-			path = v // the last one wins, as in the program
-		}
-	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("exec %q: %w in PATH", name, exec.ErrNotFound)
 }
 
 // capWriter keeps the first max bytes written to it and notes the rest.

@@ -50,20 +50,19 @@ type Session struct {
 // Start starts the program of opts on a new PTY.
 func Start(opts Options) (*Session, error) {
 	u := userenv.Current()
-	cmd := &exec.Cmd{}
+	cmd := &exec.Cmd{Env: append(u.Env("xterm-256color"), opts.Env...)}
 	if len(opts.Argv) == 0 {
 		// A login shell, as sshd starts it: argv[0] begins with '-'.
 		cmd.Path = u.Shell
 		cmd.Args = []string{"-" + filepath.Base(u.Shell)}
 	} else {
-		path, err := exec.LookPath(opts.Argv[0])
+		path, err := userenv.LookPath(opts.Argv[0], cmd.Env)
 		if err != nil {
 			return nil, fmt.Errorf("start %q: %w", opts.Argv[0], err)
 		}
 		cmd.Path = path
 		cmd.Args = opts.Argv
 	}
-	cmd.Env = append(u.Env("xterm-256color"), opts.Env...)
 	cmd.Dir = u.Dir()
 	cols, rows := opts.Cols, opts.Rows
 	if cols == 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/velocitty/microvm/errdefs"
 	"github.com/velocitty/microvm/guest/agentapi"
 	"github.com/velocitty/microvm/guest/agentclient"
+	"github.com/velocitty/microvm/guest/shellproto"
 )
 
 // forbidden are packages the guest must never link: the daemon's HTTP
@@ -102,6 +103,8 @@ func startAgent(t *testing.T, bin string, args ...string) *agentProc {
 	t.Helper()
 	p := &agentProc{control: freeAddr(t), socks: freeAddr(t), logs: make(chan map[string]any, 100)}
 	p.cmd = exec.Command(bin, append(args, "--control-addr", p.control, "--socks-addr", p.socks, "--token-file", tokenFile(t, 0o600))...)
+	// As a sandbox's init starts it: no PATH, no HOME, nothing.
+	p.cmd.Env = []string{}
 	stderr, _ := p.cmd.StderrPipe()
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -218,6 +221,25 @@ func TestBinary(t *testing.T) {
 		info, err := p.client.Info(context.Background())
 		if err != nil || info.PID == p.cmd.Process.Pid {
 			t.Fatalf("serve should run as init's child: %+v %v", info, err)
+		}
+		// Programs are found on the default PATH although the agent has none.
+		ws, err := p.client.DialShell(context.Background(), []string{"sh", "-c", "exit 3"}, 80, 24)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st agentapi.ShellStatus
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				break
+			}
+			if f, err := shellproto.Decode(msg); err == nil && f.Channel == agentapi.ChannelStatus {
+				st, _ = f.Status()
+			}
+		}
+		ws.Close()
+		if st.ExitCode != 3 {
+			t.Errorf("shell status %+v", st)
 		}
 		p.cmd.Process.Signal(syscall.SIGTERM) // forwarded to serve
 		if code := p.wait(t); code != 0 {

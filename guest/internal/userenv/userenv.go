@@ -4,7 +4,10 @@ package userenv
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -75,4 +78,28 @@ func (u User) Dir() string {
 		return u.Home
 	}
 	return "/"
+}
+
+// LookPath finds name in the PATH of env (the program's environment, not
+// the agent's, which may have none when it runs as a sandbox's init).
+func LookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := ""
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v // the last one wins, as in the program
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec %q: %w in PATH", name, exec.ErrNotFound)
 }
