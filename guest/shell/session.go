@@ -188,21 +188,31 @@ func (s *Session) Status() agentapi.ShellStatus {
 // sends, then, for those still there after grace, SIGKILL. It returns when
 // the leader has been reaped and no process of the session is left.
 func (s *Session) Hangup(grace time.Duration) {
-	sid := s.Pid()
-	signalSession(sid, syscall.SIGHUP)
+	s.signal(syscall.SIGHUP)
 	select {
 	case <-s.done:
 	case <-time.After(grace):
 	}
 	// Give the rest of the session the same grace the leader had.
 	deadline := time.Now().Add(grace)
-	for signalSession(sid, 0) > 0 && time.Now().Before(deadline) {
+	for s.signal(0) > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	for i := 0; i < 50 && signalSession(sid, syscall.SIGKILL) > 0; i++ {
+	for i := 0; i < 50 && s.signal(syscall.SIGKILL) > 0; i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 	<-s.done
+}
+
+// signal sends sig to every process of the session and returns how many
+// are alive. The leader's process group is signalled directly as well, so
+// that the leader's own jobs end even where /proc cannot be read.
+func (s *Session) signal(sig syscall.Signal) int {
+	sid := s.Pid()
+	if sig != 0 {
+		syscall.Kill(-sid, sig)
+	}
+	return signalSession(sid, sig)
 }
 
 // Close releases the terminal. Call it after the session has ended.
