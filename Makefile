@@ -7,12 +7,10 @@
 SHELL        := /bin/bash
 GO           ?= go
 BIN          := bin
-OUT          := out
 VERSION      ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # The agent's version is a hash of its sources, so the daemon redeploys
 # the agent into an existing guest exactly when the binary changed.
-AGENT_SRCS   := $(shell find guest -name '*.go' -not -name '*_test.go' 2>/dev/null | LC_ALL=C sort)
-AGENT_VERSION = $(shell cat $(AGENT_SRCS) go.mod go.sum | sha256sum | cut -c1-16)
+AGENT_VERSION := $(shell sh guest/agent-version.sh)
 AGENT_PKG    := github.com/velocitty/microvm/guest/agentapi
 DAEMON_PKG   := github.com/velocitty/microvm/internal/version
 LDFLAGS_AGENT = -s -w -X $(AGENT_PKG).Version=$(AGENT_VERSION)
@@ -86,18 +84,30 @@ unit: build ## unit and root integration tests with the race detector
 fuzz: ## run each fuzz target briefly (FUZZTIME, default 5s)
 	@scripts/fuzz.sh $(or $(FUZZTIME),5s)
 
+.PHONY: wslemu
+wslemu: ## build the wsl.exe emulator the WSL tests run against (test infrastructure, never shipped)
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/wslemu ./wsl/wslemu/cmd/wslemu
+
 .PHONY: e2e
-e2e: build guest-image ## end-to-end tests: real daemon, real guests, driven through the client and curl
+e2e: build guest-image wslemu ## end-to-end tests: real daemon, real guests, driven through the client and curl
+	@mkdir -p e2e/artifacts
 	MICROVM_E2E_BIN=$(CURDIR)/$(BIN) MICROVM_TEST_IMAGE=$(CURDIR)/$(IMAGE) MICROVM_TEST_AGENT=$(CURDIR)/$(BIN)/microvm-agent \
-		$(GO) test -tags e2e -count=1 -timeout 30m -v ./e2e/... 2>&1 | tee $(OUT)/e2e.log; exit $${PIPESTATUS[0]}
+		$(GO) test -tags e2e -count=1 -timeout 30m -v ./e2e/... 2>&1 | tee e2e/artifacts/e2e.log; exit $${PIPESTATUS[0]}
 
 .PHONY: test
 test: deps lint check-generated windows agent-arm64 unit fuzz e2e ## everything CI runs
 
 .PHONY: bench
 bench: build ## benchmarks: ours against the direct path and peers, as ratios
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./server/ ./guest/... 
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./server/
+	MICROVM_BENCH=1 $(GO) test -count=1 -v -run Perf ./guest/perf/
+	bench/rest.sh 5 10s
 
 .PHONY: clean
 clean: ## remove build outputs (not the image cache)
-	rm -rf $(BIN)/microvm-api $(BIN)/microvm-agent $(BIN)/microvm-agent-arm64
+	rm -rf $(BIN)/microvm-api $(BIN)/microvm-agent $(BIN)/microvm-agent-arm64 $(BIN)/wslemu
+
+.PHONY: distclean
+distclean: clean ## also remove the guest image and its package cache
+	rm -rf $(BIN)/guest-cache $(IMAGE) $(IMAGE).stamp
