@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/velocitty/microvm/errdefs"
+	"github.com/velocitty/microvm/guest/agentapi"
 )
 
 // opTimeout bounds one backend operation. Operations run detached from the
@@ -97,7 +98,16 @@ func (m *Manager) apply(ctx context.Context, name string, t transition) (VM, err
 	runErr := t.run(opCtx, b, spec)
 	if runErr == nil {
 		m.log.InfoContext(ctx, "vm "+t.name, "vm", name, "took", time.Since(start).Round(time.Millisecond))
-		return m.finish(ctx, name, t.to, ""), nil
+		vm := m.finish(ctx, name, t.to, "")
+		switch t.to {
+		case StateRunning:
+			if t.name == "start" {
+				m.reconnectVPN(opCtx, name)
+			}
+		case StateStopped:
+			m.noteVPN(name, agentapi.VPNStatus{State: agentapi.VPNDisconnected, Profile: vm.VPNProfile})
+		}
+		return m.Get(ctx, name)
 	}
 	runErr = fmt.Errorf("%s VM %s: %w", t.name, name, runErr)
 	m.log.WarnContext(ctx, "vm "+t.name+" failed", "vm", name, "err", runErr)

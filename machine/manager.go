@@ -26,6 +26,8 @@ type Config struct {
 	DefaultBackend string
 	// Agents dials a VM's agent. Required.
 	Agents AgentDialer
+	// Profiles holds VPN profiles; nil disables VPN connections.
+	Profiles Profiles
 	// HealthInterval is how often running agents are pinged; 0 means 5s.
 	HealthInterval time.Duration
 }
@@ -35,6 +37,9 @@ type Agent interface {
 	Ping(ctx context.Context) error
 	Exec(ctx context.Context, req agentapi.ExecRequest) (agentapi.ExecResult, error)
 	Logs(ctx context.Context, limit int) ([]agentapi.LogEntry, error)
+	VPNStatus(ctx context.Context) (agentapi.VPNStatus, error)
+	VPNConnect(ctx context.Context, req agentapi.VPNConnect) (agentapi.VPNStatus, error)
+	VPNDisconnect(ctx context.Context) (agentapi.VPNStatus, error)
 }
 
 // AgentDialer returns a client for the agent at addr using token.
@@ -57,6 +62,7 @@ type Manager struct {
 
 	mu  sync.Mutex
 	vms map[string]*entry
+	vpn map[string]vpnSeen // last reported tunnel state per running VM
 }
 
 type entry struct {
@@ -84,6 +90,7 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		store:  st,
 		events: NewEvents(512),
 		vms:    make(map[string]*entry),
+		vpn:    make(map[string]vpnSeen),
 	}
 	vms, errs := st.load()
 	for _, err := range errs {

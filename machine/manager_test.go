@@ -307,3 +307,93 @@ func TestConcurrentOperationsSerialize(t *testing.T) {
 		t.Fatalf("state = %s", vm.State)
 	}
 }
+
+type fakeProfiles map[string]string
+
+func (p fakeProfiles) Config(_ context.Context, name string) ([]byte, error) {
+	c, ok := p[name]
+	if !ok {
+		return nil, fmt.Errorf("profile %s: %w", name, errdefs.ErrNotFound)
+	}
+	return []byte(c), nil
+}
+
+func (p fakeProfiles) Credentials(context.Context, string) (string, string, error) {
+	return "user", "secret", nil
+}
+
+func TestVPNConnectRemembersProfileAndEmitsEvents(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	dir := t.TempDir()
+	fb := machinetest.NewBackend()
+	m, err := machine.New(ctx, machine.Config{
+		DataDir: dir, Logger: slog.New(slog.DiscardHandler),
+		Backends: map[string]machine.Backend{"linux": fb}, DefaultBackend: "linux",
+		Agents: fb.Agents, Profiles: fakeProfiles{"work": "client\nremote vpn.example 1194\n"},
+		HealthInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, _ := m.Events().Subscribe(ctx, m.Events().LastID())
+	if _, err := m.ConnectVPN(ctx, "default", "work"); !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("connect in a stopped VM: %v", err)
+	}
+	if st, err := m.VPNStatus(ctx, "default"); err != nil || st.State != agentapi.VPNDisconnected {
+		t.Fatalf("status of a stopped VM: %+v %v", st, err)
+	}
+	if _, err := m.Start(ctx, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ConnectVPN(ctx, "default", "home"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("unknown profile: %v", err)
+	}
+	st, err := m.ConnectVPN(ctx, "default", "work")
+	if err != nil || st.State != agentapi.VPNConnected {
+		t.Fatalf("connect: %+v %v", st, err)
+	}
+	wantVPNEvent(t, events, agentapi.VPNConnected)
+
+	// The agent reconnects on its own: the watcher turns it into events.
+	var wg sync.WaitGroup
+	wg.Go(func() { m.Run(ctx) })
+	defer wg.Wait()
+	defer cancel()
+	fb.SetVPN("default", agentapi.VPNStatus{State: agentapi.VPNReconnecting, Profile: "work", Retries: 1})
+	wantVPNEvent(t, events, agentapi.VPNReconnecting)
+
+	// Stop ends the tunnel; start reconnects the remembered profile.
+	if _, err := m.Stop(ctx, "default"); err != nil {
+		t.Fatal(err)
+	}
+	wantVPNEvent(t, events, agentapi.VPNDisconnected)
+	if vm, _ := m.Get(ctx, "default"); vm.VPNProfile != "work" {
+		t.Fatalf("profile not remembered: %+v", vm)
+	}
+	if _, err := m.Start(ctx, "default"); err != nil {
+		t.Fatal(err)
+	}
+	wantVPNEvent(t, events, agentapi.VPNConnected)
+	if st, err := m.DisconnectVPN(ctx, "default"); err != nil || st.State != agentapi.VPNDisconnected {
+		t.Fatalf("disconnect: %+v %v", st, err)
+	}
+	if vm, _ := m.Get(ctx, "default"); vm.VPNProfile != "" {
+		t.Fatalf("profile still selected after disconnect: %+v", vm)
+	}
+}
+
+func wantVPNEvent(t *testing.T, events <-chan machine.Event, want agentapi.VPNState) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-events:
+			if e.Type == machine.EventVPNState && e.State == string(want) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no vpn.state %s event", want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package machine
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/velocitty/microvm/errdefs"
@@ -167,6 +168,9 @@ func (m *Manager) reattach(ctx context.Context, vm VM) {
 // guest whose agent stopped answering turns to error with the reason;
 // Start recovers it.
 func (m *Manager) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { m.watchVPN(ctx) })
 	t := time.NewTicker(m.cfg.HealthInterval)
 	defer t.Stop()
 	for {

@@ -34,6 +34,9 @@ type VM struct {
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	StartedAt time.Time `json:"startedAt,omitzero"`
+	// VPNProfile is the VPN profile selected for this VM, reconnected
+	// whenever it starts; empty when its proxy goes direct.
+	VPNProfile string `json:"vpnProfile,omitempty"`
 }
 
 // SocksAddress is where the VM's SOCKS5 proxy listens.
@@ -61,6 +64,9 @@ type Event struct {
 	VM     string    `json:"vm"`
 	State  string    `json:"state,omitempty"`
 	Reason string    `json:"reason,omitempty"`
+	// VPN events only.
+	Profile string `json:"profile,omitempty"`
+	Retries int    `json:"retries,omitempty"`
 }
 
 // BackendInfo tells whether a backend can be used here and, if not, why.

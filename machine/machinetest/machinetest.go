@@ -24,6 +24,7 @@ type Backend struct {
 	byAddr  map[string]string // agent address -> VM name
 	calls   []string
 	failing map[string]error // op -> error to return
+	vpn     map[string]agentapi.VPNStatus
 	unavail error
 }
 
@@ -33,6 +34,7 @@ func NewBackend() *Backend {
 		guests:  make(map[string]machine.GuestState),
 		byAddr:  make(map[string]string),
 		failing: make(map[string]error),
+		vpn:     make(map[string]agentapi.VPNStatus),
 	}
 }
 
@@ -139,6 +141,9 @@ func (b *Backend) set(op string, s machine.Spec, to, from machine.GuestState) er
 		return fmt.Errorf("%s: guest is %s: %w", op, cur, errdefs.ErrConflict)
 	}
 	b.guests[s.Name] = to
+	if to == machine.GuestStopped {
+		delete(b.vpn, s.Name) // the tunnel dies with the guest
+	}
 	return nil
 }
 
