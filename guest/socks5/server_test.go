@@ -77,7 +77,7 @@ func TestXNetProxy(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	for _, host := range []string{"127.0.0.1", "localhost"} {
-		tr := &http.Transport{Dial: d.Dial}
+		tr := &http.Transport{DialContext: d.(proxy.ContextDialer).DialContext}
 		resp, err := (&http.Client{Transport: tr}).Get("http://" + net.JoinHostPort(host, port) + "/xnet")
 		if err != nil {
 			t.Fatalf("%s: %v", host, err)
@@ -103,7 +103,7 @@ func TestIPv6Target(t *testing.T) {
 	t.Cleanup(srv.Close)
 	addr := startProxy(t, &Server{})
 	d, _ := proxy.SOCKS5("tcp", addr, nil, proxy.Direct)
-	tr := &http.Transport{Dial: d.Dial}
+	tr := &http.Transport{DialContext: d.(proxy.ContextDialer).DialContext}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Get("http://" + ln.Addr().String() + "/")
 	if err != nil {
