@@ -62,6 +62,15 @@ func (t *tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// last returns the last line of output.
+func (t *tail) last() string {
+	s := t.String()
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
 func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -114,11 +123,15 @@ func (s *session) attempt(ctx context.Context) error {
 	case conn = <-accepted:
 	case werr := <-exited:
 		ln.Close()
-		<-accepted
+		if c := <-accepted; c != nil {
+			c.Close()
+		}
 		return fatal(fmt.Errorf("openvpn exited before its management link was up: %v: %s", werr, out))
 	case <-ctx.Done():
 		ln.Close()
-		<-accepted
+		if c := <-accepted; c != nil {
+			c.Close()
+		}
 		cancel()
 		<-exited
 		return ctx.Err()
@@ -130,7 +143,7 @@ func (s *session) attempt(ctx context.Context) error {
 	}
 	ln.Close()
 
-	m := &mgmt{s: s, conn: conn, w: bufio.NewWriter(conn)}
+	m := &mgmt{s: s, conn: conn, w: bufio.NewWriter(conn), out: out}
 	msgs := make(chan mgmtMsg, 64)
 	readerDone := make(chan struct{})
 	go func() {
@@ -146,17 +159,7 @@ func (s *session) attempt(ctx context.Context) error {
 	for range msgs { // unblock and wait for the reader
 	}
 	<-readerDone
-	if err == nil {
-		err = fmt.Errorf("openvpn exited: %s", lastLine(out.String()))
-	}
 	return err
-}
-
-func lastLine(s string) string {
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
 }
 
 // mgmt drives one management connection.
@@ -164,6 +167,7 @@ type mgmt struct {
 	s    *session
 	conn net.Conn
 	w    *bufio.Writer
+	out  *tail // openvpn's own output, for the exit error
 
 	held    int               // holds seen
 	updown  string            // UP or DOWN while a block is being read
@@ -175,13 +179,16 @@ func (m *mgmt) send(cmds ...string) {
 	for _, c := range cmds {
 		m.w.WriteString(c + "\n")
 	}
+	// openvpn reads its management socket promptly; never let a stuck one
+	// block the loop that watches it.
+	m.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if err := m.w.Flush(); err != nil {
 		m.s.log.Debug("vpn_management_write_failed", "err", err)
 	}
 }
 
-// loop handles management messages until openvpn exits. It returns the
-// reason the attempt ended; nil means openvpn exited on its own.
+// loop handles management messages until openvpn exits, and returns why
+// the attempt ended.
 func (m *mgmt) loop(ctx context.Context, msgs <-chan mgmtMsg, exited <-chan error, stop func()) error {
 	s := m.s
 	m.send("version 4", "log on all", "state on",
@@ -200,7 +207,7 @@ func (m *mgmt) loop(ctx context.Context, msgs <-chan mgmtMsg, exited <-chan erro
 			if m.failure != nil {
 				return m.failure
 			}
-			return fmt.Errorf("openvpn exited: %v", werr)
+			return fmt.Errorf("openvpn exited: %v: %s", werr, m.out.last())
 		case <-release:
 			release = nil
 			m.send("hold release")

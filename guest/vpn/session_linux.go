@@ -208,9 +208,11 @@ func (s *session) connected(st stateMsg) error {
 	if st.remote.IsValid() {
 		c.server = st.remote
 	}
+	start := time.Now()
 	if err := s.ns.configure(s.mainNL, c); err != nil {
 		return fmt.Errorf("configure tunnel: %w", err)
 	}
+	s.log.Debug("vpn_tunnel_configured", "dev", c.dev, "took", time.Since(start).String())
 	s.tun = &c
 	s.up(c)
 	return nil
