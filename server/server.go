@@ -49,6 +49,7 @@ type Config struct {
 	Machines Machines     // required
 	Events   EventSource  // nil: /v1/events answers 501
 	Profiles Profiles     // nil: the profile routes answer 501
+	Shells   ShellAgents  // nil: /v1/vms/{name}/shell answers 501
 
 	// Token is the bearer token every route but health requires.
 	Token string
@@ -114,7 +115,7 @@ func New(cfg Config) (http.Handler, error) {
 		},
 		ResponseErrorHandlerFunc: errs.write,
 	})
-	gen.HandlerWithOptions(rawRoutes{ServerInterface: strict, h: h, errs: errs}, gen.ChiServerOptions{
+	gen.HandlerWithOptions(shellRoutes{rawRoutes{ServerInterface: strict, h: h, errs: errs}}, gen.ChiServerOptions{
 		BaseRouter:  router,
 		Middlewares: []gen.MiddlewareFunc{newValidator(doc).middleware},
 		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {

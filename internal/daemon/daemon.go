@@ -102,6 +102,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		Machines:   mgr,
 		Events:     mgr.Events(),
 		Profiles:   profiles,
+		Shells:     mgr,
 		Token:      token,
 		Port:       addr.Port,
 		ListenHost: addr.IP.String(),
