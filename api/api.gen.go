@@ -175,6 +175,17 @@ type ConnectVPNRequest struct {
 	Profile ProfileName `json:"profile"`
 }
 
+// ConsoleLogin defines model for ConsoleLogin.
+type ConsoleLogin struct {
+	// ExpiresAt When the link stops working.
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// URL The one-time login link, to open in a browser.
+	//
+	// Example: http://127.0.0.1:8421/console/login?code=q3J0...
+	URL string `json:"url"`
+}
+
 // CreateVMRequest defines model for CreateVMRequest.
 type CreateVMRequest struct {
 	// Backend Which backend runs the guest; `auto` picks the host's default.
@@ -598,6 +609,12 @@ type VMResult = VM
 
 // VPNStatusResult Example: {"bytesIn":52431,"bytesOut":9120,"profile":"work","retries":0,"server":"203.0.113.7:1194","since":"2026-11-27T12:06:00Z","state":"connected","tunnelAddresses":["10.8.0.2/24"]}
 type VPNStatusResult = VPNStatus
+
+// RedeemConsoleLoginParams defines parameters for RedeemConsoleLogin.
+type RedeemConsoleLoginParams struct {
+	// Code The one-time code.
+	Code string `form:"code" json:"code"`
+}
 
 // StreamEventsParams defines parameters for StreamEvents.
 type StreamEventsParams struct {

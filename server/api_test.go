@@ -228,8 +228,6 @@ func TestNotImplementedRoutes(t *testing.T) {
 		{"DELETE", "/v1/vms/default/vpn", ""},
 		{"GET", "/v1/events", ""},
 		{"GET", "/v1/vpn/profiles", ""},
-		{"GET", "/docs", ""},
-		{"GET", "/console", ""},
 	} {
 		resp, body := e.call(r.method, r.path, r.body)
 		problem(t, resp, body, 501, "not_implemented")

@@ -22,14 +22,6 @@ func (h *handlers) DisconnectVPN(context.Context, gen.DisconnectVPNRequestObject
 	return nil, notImplemented("VPN disconnect")
 }
 
-func (h *handlers) GetDocs(context.Context, gen.GetDocsRequestObject) (gen.GetDocsResponseObject, error) {
-	return nil, notImplemented("the API reference page")
-}
-
-func (h *handlers) GetConsole(context.Context, gen.GetConsoleRequestObject) (gen.GetConsoleResponseObject, error) {
-	return nil, notImplemented("the browser console")
-}
-
 // OpenShell and StreamEvents are served by rawRoutes, which needs the
 // ResponseWriter; the strict versions are never called.
 

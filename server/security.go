@@ -9,25 +9,46 @@ import (
 )
 
 // publicPaths need no token. The spec marks the same operations with
-// "security: []"; a test keeps the two in step.
+// "security: []"; a test keeps the two in step. Keys are spec paths, so
+// "{file}" stands for one path segment.
 var publicPaths = map[string]bool{
-	"/v1/health":    true,
-	"/openapi.yaml": true,
+	"/v1/health":     true,
+	"/openapi.yaml":  true,
+	"/docs":          true,
+	"/console":       true,
+	"/console/login": true,
+	"/assets/{file}": true,
+}
+
+// isPublic reports whether path is one of publicPaths.
+func isPublic(path string) bool {
+	if publicPaths[path] {
+		return true
+	}
+	for p := range publicPaths {
+		if strings.Contains(p, "{") && matchPattern(p, path) {
+			return true
+		}
+	}
+	return false
 }
 
 // guard holds the checks every request passes before routing: Host
-// allowlist (DNS rebinding), browser origin, bearer token.
+// allowlist (DNS rebinding), browser origin, bearer token or console
+// session.
 type guard struct {
-	hosts   map[string]bool // allowed Host header values
-	origins map[string]bool // allowed Origin header values
-	token   []byte
+	hosts    map[string]bool // allowed Host header values
+	origins  map[string]bool // allowed Origin header values
+	token    []byte
+	sessions *sessionStore
 }
 
 func newGuard(port int, listenHost, token string) *guard {
 	g := &guard{
-		hosts:   make(map[string]bool),
-		origins: make(map[string]bool),
-		token:   []byte(token),
+		hosts:    make(map[string]bool),
+		origins:  make(map[string]bool),
+		token:    []byte(token),
+		sessions: newSessionStore(),
 	}
 	p := strconv.Itoa(port)
 	names := []string{"127.0.0.1", "localhost", "[::1]"}
@@ -46,7 +67,9 @@ func newGuard(port int, listenHost, token string) *guard {
 	return g
 }
 
-// wrap returns next behind the checks, in order: Host, Origin, token.
+// wrap returns next behind the checks, in order: Host, Origin, then the
+// bearer token or, for the operations the console uses, a session
+// cookie. It hands what it learned to the handlers as a caller.
 func (g *guard) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !g.hosts[strings.ToLower(r.Host)] {
@@ -59,12 +82,25 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 				"requests from other web origins are refused"))
 			return
 		}
-		if !publicPaths[r.URL.Path] && !g.authorized(r) {
+		c := &caller{host: strings.ToLower(r.Host), sessions: g.sessions}
+		c.bearer = g.authorized(r)
+		c.session = !c.bearer && g.sessions.hasSession(r)
+		switch {
+		case c.bearer || isPublic(r.URL.Path):
+		case c.session && sessionMayCall(r):
+			// The cookie rides along on any request to this host, so a
+			// state change or upgrade must prove it comes from our page.
+			if sessionNeedsOrigin(r) && len(r.Header["Origin"]) == 0 {
+				writeProblem(w, r, newProblem(http.StatusForbidden, codeForbiddenOrigin,
+					"requests authenticated by the console session must carry the daemon's Origin"))
+				return
+			}
+		default:
 			writeProblem(w, r, newProblem(http.StatusUnauthorized, codeUnauthorized,
 				"a valid bearer token is required; it is in the data directory's token file"))
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withCaller(r.Context(), c)))
 	})
 }
 

@@ -91,16 +91,34 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetAsset A script or style sheet of the pages
+	//
+	// The files that `/docs` and `/console` load, including third-party ones with their licenses.
+	//
+	// Corresponds with GET /assets/{file} (the `GetAsset` operationId).
+	GetAsset(ctx context.Context, file string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetConsole Browser shell
 	//
-	// A terminal page that connects to `/v1/vms/{name}/shell`.
+	// A terminal page that lists the VMs, starts one and connects to
+	// `/v1/vms/{name}/shell`. A browser without a session gets a page
+	// that tells how to log in (`microvm-api console`).
 	//
 	// Corresponds with GET /console (the `GetConsole` operationId).
 	GetConsole(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RedeemConsoleLogin Log a browser in with a one-time code
+	//
+	// The link that `POST /v1/console/login` returns. It consumes the
+	// code, sets the session cookie and redirects to `/console`. A code
+	// works once, within 60 seconds of its creation.
+	//
+	// Corresponds with GET /console/login (the `RedeemConsoleLogin` operationId).
+	RedeemConsoleLogin(ctx context.Context, params *RedeemConsoleLoginParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDocs API reference page
 	//
-	// An HTML rendering of this specification.
+	// An HTML rendering of this specification. Needs no login.
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -109,6 +127,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateConsoleLogin Create a one-time browser login link
+	//
+	// Returns a link that logs a browser in to `/console` once, within 60
+	// seconds. Only the bearer token can create one; hand the link to a
+	// browser on this machine and to nobody else.
+	//
+	// Corresponds with POST /v1/console/login (the `CreateConsoleLogin` operationId).
+	CreateConsoleLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StreamEvents Server-sent events of VM and VPN state changes
 	//
@@ -376,9 +403,28 @@ type ClientInterface interface {
 	PutVPNProfile(ctx context.Context, name ProfileName, body PutVPNProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// GetAsset A script or style sheet of the pages
+//
+// The files that `/docs` and `/console` load, including third-party ones with their licenses.
+//
+// Corresponds with GET /assets/{file} (the `GetAsset` operationId).
+func (c *Client) GetAsset(ctx context.Context, file string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAssetRequest(c.Server, file)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetConsole Browser shell
 //
-// A terminal page that connects to `/v1/vms/{name}/shell`.
+// A terminal page that lists the VMs, starts one and connects to
+// `/v1/vms/{name}/shell`. A browser without a session gets a page
+// that tells how to log in (`microvm-api console`).
 //
 // Corresponds with GET /console (the `GetConsole` operationId).
 func (c *Client) GetConsole(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -393,9 +439,28 @@ func (c *Client) GetConsole(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
+// RedeemConsoleLogin Log a browser in with a one-time code
+//
+// The link that `POST /v1/console/login` returns. It consumes the
+// code, sets the session cookie and redirects to `/console`. A code
+// works once, within 60 seconds of its creation.
+//
+// Corresponds with GET /console/login (the `RedeemConsoleLogin` operationId).
+func (c *Client) RedeemConsoleLogin(ctx context.Context, params *RedeemConsoleLoginParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedeemConsoleLoginRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetDocs API reference page
 //
-// An HTML rendering of this specification.
+// An HTML rendering of this specification. Needs no login.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
 func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -415,6 +480,25 @@ func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenAPIRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateConsoleLogin Create a one-time browser login link
+//
+// Returns a link that logs a browser in to `/console` once, within 60
+// seconds. Only the bearer token can create one; hand the link to a
+// browser on this machine and to nobody else.
+//
+// Corresponds with POST /v1/console/login (the `CreateConsoleLogin` operationId).
+func (c *Client) CreateConsoleLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConsoleLoginRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -964,6 +1048,40 @@ func (c *Client) PutVPNProfile(ctx context.Context, name ProfileName, body PutVP
 	return c.Client.Do(req)
 }
 
+// NewGetAssetRequest constructs an http.Request for the GetAsset method
+func NewGetAssetRequest(server string, file string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "file", file, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/assets/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetConsoleRequest constructs an http.Request for the GetConsole method
 func NewGetConsoleRequest(server string) (*http.Request, error) {
 	var err error
@@ -981,6 +1099,56 @@ func NewGetConsoleRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRedeemConsoleLoginRequest constructs an http.Request for the RedeemConsoleLogin method
+func NewRedeemConsoleLoginRequest(server string, params *RedeemConsoleLoginParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/console/login")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -1038,6 +1206,33 @@ func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateConsoleLoginRequest constructs an http.Request for the CreateConsoleLogin method
+func NewCreateConsoleLoginRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/console/login")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1889,18 +2084,40 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetAssetWithResponse A script or style sheet of the pages
+	//
+	// The files that `/docs` and `/console` load, including third-party ones with their licenses.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /assets/{file} (the `GetAsset` operationId).
+	GetAssetWithResponse(ctx context.Context, file string, reqEditors ...RequestEditorFn) (*GetAssetResponse, error)
+
 	// GetConsoleWithResponse Browser shell
 	//
-	// A terminal page that connects to `/v1/vms/{name}/shell`.
+	// A terminal page that lists the VMs, starts one and connects to
+	// `/v1/vms/{name}/shell`. A browser without a session gets a page
+	// that tells how to log in (`microvm-api console`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /console (the `GetConsole` operationId).
 	GetConsoleWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetConsoleResponse, error)
 
+	// RedeemConsoleLoginWithResponse Log a browser in with a one-time code
+	//
+	// The link that `POST /v1/console/login` returns. It consumes the
+	// code, sets the session cookie and redirects to `/console`. A code
+	// works once, within 60 seconds of its creation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /console/login (the `RedeemConsoleLogin` operationId).
+	RedeemConsoleLoginWithResponse(ctx context.Context, params *RedeemConsoleLoginParams, reqEditors ...RequestEditorFn) (*RedeemConsoleLoginResponse, error)
+
 	// GetDocsWithResponse API reference page
 	//
-	// An HTML rendering of this specification.
+	// An HTML rendering of this specification. Needs no login.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1913,6 +2130,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
+
+	// CreateConsoleLoginWithResponse Create a one-time browser login link
+	//
+	// Returns a link that logs a browser in to `/console` once, within 60
+	// seconds. Only the bearer token can create one; hand the link to a
+	// browser on this machine and to nobody else.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/console/login (the `CreateConsoleLogin` operationId).
+	CreateConsoleLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateConsoleLoginResponse, error)
 
 	// StreamEventsWithResponse Server-sent events of VM and VPN state changes
 	//
@@ -2214,32 +2442,66 @@ type ClientWithResponsesInterface interface {
 	PutVPNProfileWithResponse(ctx context.Context, name ProfileName, body PutVPNProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*PutVPNProfileResponse, error)
 }
 
-// GetConsoleResponse401Headers the declared response headers of an HTTP 401 response for GetConsole
-type GetConsoleResponse401Headers struct {
-	WWWAuthenticate string
+type GetAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAssetResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAssetResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAssetResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAssetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type GetConsoleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationProblemJSON401 *Unauthorized
-	// ApplicationProblemJSON501 the response for an HTTP 501 `application/problem+json` response
-	ApplicationProblemJSON501 *NotImplemented
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
-	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *GetConsoleResponse401Headers
-}
-
-// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetConsoleResponse) GetApplicationProblemJSON401() *Unauthorized {
-	return r.ApplicationProblemJSON401
-}
-
-// GetApplicationProblemJSON501 returns the response for an HTTP 501 `application/problem+json` response
-func (r GetConsoleResponse) GetApplicationProblemJSON501() *NotImplemented {
-	return r.ApplicationProblemJSON501
 }
 
 // GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -2276,32 +2538,74 @@ func (r GetConsoleResponse) ContentType() string {
 	return ""
 }
 
-// GetDocsResponse401Headers the declared response headers of an HTTP 401 response for GetDocs
-type GetDocsResponse401Headers struct {
-	WWWAuthenticate string
+// RedeemConsoleLoginResponse303Headers the declared response headers of an HTTP 303 response for RedeemConsoleLogin
+type RedeemConsoleLoginResponse303Headers struct {
+	Location  string
+	SetCookie string
+}
+
+type RedeemConsoleLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *RedeemConsoleLoginResponse303Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RedeemConsoleLoginResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RedeemConsoleLoginResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RedeemConsoleLoginResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RedeemConsoleLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RedeemConsoleLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RedeemConsoleLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RedeemConsoleLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type GetDocsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationProblemJSON401 *Unauthorized
-	// ApplicationProblemJSON501 the response for an HTTP 501 `application/problem+json` response
-	ApplicationProblemJSON501 *NotImplemented
 	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationProblemJSONDefault *Problem
-	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *GetDocsResponse401Headers
-}
-
-// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetDocsResponse) GetApplicationProblemJSON401() *Unauthorized {
-	return r.ApplicationProblemJSON401
-}
-
-// GetApplicationProblemJSON501 returns the response for an HTTP 501 `application/problem+json` response
-func (r GetDocsResponse) GetApplicationProblemJSON501() *NotImplemented {
-	return r.ApplicationProblemJSON501
 }
 
 // GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -2373,6 +2677,68 @@ func (r GetOpenAPIResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetOpenAPIResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateConsoleLoginResponse401Headers the declared response headers of an HTTP 401 response for CreateConsoleLogin
+type CreateConsoleLoginResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type CreateConsoleLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsoleLogin
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateConsoleLoginResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateConsoleLoginResponse) GetJSON200() *ConsoleLogin {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateConsoleLoginResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateConsoleLoginResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateConsoleLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateConsoleLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateConsoleLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateConsoleLoginResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4107,9 +4473,26 @@ func (r PutVPNProfileResponse) ContentType() string {
 	return ""
 }
 
+// GetAssetWithResponse A script or style sheet of the pages
+//
+// The files that `/docs` and `/console` load, including third-party ones with their licenses.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /assets/{file} (the `GetAsset` operationId).
+func (c *ClientWithResponses) GetAssetWithResponse(ctx context.Context, file string, reqEditors ...RequestEditorFn) (*GetAssetResponse, error) {
+	rsp, err := c.GetAsset(ctx, file, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAssetResponse(rsp)
+}
+
 // GetConsoleWithResponse Browser shell
 //
-// A terminal page that connects to `/v1/vms/{name}/shell`.
+// A terminal page that lists the VMs, starts one and connects to
+// `/v1/vms/{name}/shell`. A browser without a session gets a page
+// that tells how to log in (`microvm-api console`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4122,9 +4505,26 @@ func (c *ClientWithResponses) GetConsoleWithResponse(ctx context.Context, reqEdi
 	return ParseGetConsoleResponse(rsp)
 }
 
+// RedeemConsoleLoginWithResponse Log a browser in with a one-time code
+//
+// The link that `POST /v1/console/login` returns. It consumes the
+// code, sets the session cookie and redirects to `/console`. A code
+// works once, within 60 seconds of its creation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /console/login (the `RedeemConsoleLogin` operationId).
+func (c *ClientWithResponses) RedeemConsoleLoginWithResponse(ctx context.Context, params *RedeemConsoleLoginParams, reqEditors ...RequestEditorFn) (*RedeemConsoleLoginResponse, error) {
+	rsp, err := c.RedeemConsoleLogin(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedeemConsoleLoginResponse(rsp)
+}
+
 // GetDocsWithResponse API reference page
 //
-// An HTML rendering of this specification.
+// An HTML rendering of this specification. Needs no login.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4148,6 +4548,23 @@ func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetOpenAPIResponse(rsp)
+}
+
+// CreateConsoleLoginWithResponse Create a one-time browser login link
+//
+// Returns a link that logs a browser in to `/console` once, within 60
+// seconds. Only the bearer token can create one; hand the link to a
+// browser on this machine and to nobody else.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/console/login (the `CreateConsoleLogin` operationId).
+func (c *ClientWithResponses) CreateConsoleLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateConsoleLoginResponse, error) {
+	rsp, err := c.CreateConsoleLogin(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateConsoleLoginResponse(rsp)
 }
 
 // StreamEventsWithResponse Server-sent events of VM and VPN state changes
@@ -4615,6 +5032,46 @@ func (c *ClientWithResponses) PutVPNProfileWithResponse(ctx context.Context, nam
 	return ParsePutVPNProfileResponse(rsp)
 }
 
+// ParseGetAssetResponse parses an HTTP response from a GetAssetWithResponse call
+func ParseGetAssetResponse(rsp *http.Response) (*GetAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetConsoleResponse parses an HTTP response from a GetConsoleWithResponse call
 func ParseGetConsoleResponse(rsp *http.Response) (*GetConsoleResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4629,19 +5086,48 @@ func ParseGetConsoleResponse(rsp *http.Response) (*GetConsoleResponse, error) {
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationProblemJSON401 = &dest
+		response.ApplicationProblemJSONDefault = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
-		var dest NotImplemented
+	}
+
+	return response, nil
+}
+
+// ParseRedeemConsoleLoginResponse parses an HTTP response from a RedeemConsoleLoginWithResponse call
+func ParseRedeemConsoleLoginResponse(rsp *http.Response) (*RedeemConsoleLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RedeemConsoleLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 303:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationProblemJSON501 = &dest
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -4653,16 +5139,23 @@ func ParseGetConsoleResponse(rsp *http.Response) (*GetConsoleResponse, error) {
 	}
 
 	switch {
-	case rsp.StatusCode == 401:
-		var headers GetConsoleResponse401Headers
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+	case rsp.StatusCode == 303:
+		var headers RedeemConsoleLoginResponse303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.Location = value
 		}
-		response.Headers401 = &headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers303 = &headers
 	}
 
 	return response, nil
@@ -4682,20 +5175,6 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationProblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
-		var dest NotImplemented
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationProblemJSON501 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4703,19 +5182,6 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 		}
 		response.ApplicationProblemJSONDefault = &dest
 
-	}
-
-	switch {
-	case rsp.StatusCode == 401:
-		var headers GetDocsResponse401Headers
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.WWWAuthenticate = value
-		}
-		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -4742,6 +5208,59 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 		}
 		response.ApplicationProblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseCreateConsoleLoginResponse parses an HTTP response from a CreateConsoleLoginWithResponse call
+func ParseCreateConsoleLoginResponse(rsp *http.Response) (*CreateConsoleLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateConsoleLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsoleLogin
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateConsoleLoginResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil

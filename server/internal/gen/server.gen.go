@@ -20,15 +20,24 @@ import (
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetAsset A script or style sheet of the pages
+	// (GET /assets/{file})
+	GetAsset(w http.ResponseWriter, r *http.Request, file string)
 	// GetConsole Browser shell
 	// (GET /console)
 	GetConsole(w http.ResponseWriter, r *http.Request)
+	// RedeemConsoleLogin Log a browser in with a one-time code
+	// (GET /console/login)
+	RedeemConsoleLogin(w http.ResponseWriter, r *http.Request, params RedeemConsoleLoginParams)
 	// GetDocs API reference page
 	// (GET /docs)
 	GetDocs(w http.ResponseWriter, r *http.Request)
 	// GetOpenAPI This specification
 	// (GET /openapi.yaml)
 	GetOpenAPI(w http.ResponseWriter, r *http.Request)
+	// CreateConsoleLogin Create a one-time browser login link
+	// (POST /v1/console/login)
+	CreateConsoleLogin(w http.ResponseWriter, r *http.Request)
 	// StreamEvents Server-sent events of VM and VPN state changes
 	// (GET /v1/events)
 	StreamEvents(w http.ResponseWriter, r *http.Request, params StreamEventsParams)
@@ -104,9 +113,21 @@ type ServerInterface interface {
 
 type Unimplemented struct{}
 
+// GetAsset A script or style sheet of the pages
+// (GET /assets/{file})
+func (_ Unimplemented) GetAsset(w http.ResponseWriter, r *http.Request, file string) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // GetConsole Browser shell
 // (GET /console)
 func (_ Unimplemented) GetConsole(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RedeemConsoleLogin Log a browser in with a one-time code
+// (GET /console/login)
+func (_ Unimplemented) RedeemConsoleLogin(w http.ResponseWriter, r *http.Request, params RedeemConsoleLoginParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -119,6 +140,12 @@ func (_ Unimplemented) GetDocs(w http.ResponseWriter, r *http.Request) {
 // GetOpenAPI This specification
 // (GET /openapi.yaml)
 func (_ Unimplemented) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateConsoleLogin Create a one-time browser login link
+// (POST /v1/console/login)
+func (_ Unimplemented) CreateConsoleLogin(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -269,11 +296,70 @@ type ServerInterfaceWrapper struct {
 
 type MiddlewareFunc func(http.Handler) http.Handler
 
+// GetAsset operation middleware
+func (siw *ServerInterfaceWrapper) GetAsset(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "file" -------------
+	var file string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "file", chi.URLParam(r, "file"), &file, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "file", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAsset(w, r, file)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetConsole operation middleware
 func (siw *ServerInterfaceWrapper) GetConsole(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetConsole(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RedeemConsoleLogin operation middleware
+func (siw *ServerInterfaceWrapper) RedeemConsoleLogin(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RedeemConsoleLoginParams
+
+	// ------------- Required query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "code", r.URL.Query(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "code"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "code", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RedeemConsoleLogin(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -302,6 +388,20 @@ func (siw *ServerInterfaceWrapper) GetOpenAPI(w http.ResponseWriter, r *http.Req
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetOpenAPI(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateConsoleLogin operation middleware
+func (siw *ServerInterfaceWrapper) CreateConsoleLogin(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateConsoleLogin(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1101,6 +1201,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/console", wrapper.GetConsole)
 	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/console/login", wrapper.RedeemConsoleLogin)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/v1/console/login", wrapper.CreateConsoleLogin)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/assets/{file}", wrapper.GetAsset)
+	})
 
 	return r
 }
@@ -1114,6 +1223,12 @@ type DirectiveRefusedApplicationProblemPlusJSONResponse Problem
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
 type NotImplementedApplicationProblemPlusJSONResponse Problem
+
+type PageTextHTMLResponse struct {
+	Body io.Reader
+
+	ContentLength int64
+}
 
 type ProblemApplicationProblemPlusJSONResponse Problem
 
@@ -1138,6 +1253,114 @@ type VMResultJSONResponse VM
 
 type VPNStatusResultJSONResponse VPNStatus
 
+type GetAssetRequestObject struct {
+	File string `json:"file"`
+}
+
+type GetAssetResponseObject interface {
+	VisitGetAssetResponse(w http.ResponseWriter) error
+}
+
+type GetAsset200TextCSSResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetAsset200TextCSSResponse) VisitGetAssetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/css")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAsset200TextJavascriptResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetAsset200TextJavascriptResponse) VisitGetAssetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/javascript")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAsset200TextResponse string
+
+func (response GetAsset200TextResponse) VisitGetAssetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetAsset400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAsset400ApplicationProblemPlusJSONResponse) VisitGetAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAsset404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAsset404ApplicationProblemPlusJSONResponse) VisitGetAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssetdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAssetdefaultApplicationProblemPlusJSONResponse) VisitGetAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetConsoleRequestObject struct {
 }
 
@@ -1145,10 +1368,7 @@ type GetConsoleResponseObject interface {
 	VisitGetConsoleResponse(w http.ResponseWriter) error
 }
 
-type GetConsole200TextHTMLResponse struct {
-	Body          io.Reader
-	ContentLength int64
-}
+type GetConsole200TextHTMLResponse struct{ PageTextHTMLResponse }
 
 func (response GetConsole200TextHTMLResponse) VisitGetConsoleResponse(w http.ResponseWriter) error {
 
@@ -1162,39 +1382,6 @@ func (response GetConsole200TextHTMLResponse) VisitGetConsoleResponse(w http.Res
 		defer closer.Close()
 	}
 	_, err := io.Copy(w, response.Body)
-	return err
-}
-
-type GetConsole401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response GetConsole401ApplicationProblemPlusJSONResponse) VisitGetConsoleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetConsole501ApplicationProblemPlusJSONResponse struct {
-	NotImplementedApplicationProblemPlusJSONResponse
-}
-
-func (response GetConsole501ApplicationProblemPlusJSONResponse) VisitGetConsoleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -1215,6 +1402,77 @@ func (response GetConsoledefaultApplicationProblemPlusJSONResponse) VisitGetCons
 	return err
 }
 
+type RedeemConsoleLoginRequestObject struct {
+	Params RedeemConsoleLoginParams
+}
+
+type RedeemConsoleLoginResponseObject interface {
+	VisitRedeemConsoleLoginResponse(w http.ResponseWriter) error
+}
+
+type RedeemConsoleLogin303ResponseHeaders struct {
+	Location  string
+	SetCookie string
+}
+
+type RedeemConsoleLogin303Response struct {
+	Headers RedeemConsoleLogin303ResponseHeaders
+}
+
+func (response RedeemConsoleLogin303Response) VisitRedeemConsoleLoginResponse(w http.ResponseWriter) error {
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(303)
+	return nil
+}
+
+type RedeemConsoleLogin400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemConsoleLogin400ApplicationProblemPlusJSONResponse) VisitRedeemConsoleLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemConsoleLogin403ApplicationProblemPlusJSONResponse Problem
+
+func (response RedeemConsoleLogin403ApplicationProblemPlusJSONResponse) VisitRedeemConsoleLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemConsoleLogindefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RedeemConsoleLogindefaultApplicationProblemPlusJSONResponse) VisitRedeemConsoleLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocsRequestObject struct {
 }
 
@@ -1222,10 +1480,7 @@ type GetDocsResponseObject interface {
 	VisitGetDocsResponse(w http.ResponseWriter) error
 }
 
-type GetDocs200TextHTMLResponse struct {
-	Body          io.Reader
-	ContentLength int64
-}
+type GetDocs200TextHTMLResponse struct{ PageTextHTMLResponse }
 
 func (response GetDocs200TextHTMLResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
 
@@ -1239,39 +1494,6 @@ func (response GetDocs200TextHTMLResponse) VisitGetDocsResponse(w http.ResponseW
 		defer closer.Close()
 	}
 	_, err := io.Copy(w, response.Body)
-	return err
-}
-
-type GetDocs401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response GetDocs401ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetDocs501ApplicationProblemPlusJSONResponse struct {
-	NotImplementedApplicationProblemPlusJSONResponse
-}
-
-func (response GetDocs501ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -1325,6 +1547,61 @@ type GetOpenAPIdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetOpenAPIdefaultApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConsoleLoginRequestObject struct {
+}
+
+type CreateConsoleLoginResponseObject interface {
+	VisitCreateConsoleLoginResponse(w http.ResponseWriter) error
+}
+
+type CreateConsoleLogin200JSONResponse ConsoleLogin
+
+func (response CreateConsoleLogin200JSONResponse) VisitCreateConsoleLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConsoleLogin401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateConsoleLogin401ApplicationProblemPlusJSONResponse) VisitCreateConsoleLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConsoleLogindefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateConsoleLogindefaultApplicationProblemPlusJSONResponse) VisitCreateConsoleLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3580,15 +3857,24 @@ func (response PutVPNProfiledefaultApplicationProblemPlusJSONResponse) VisitPutV
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetAsset A script or style sheet of the pages
+	// (GET /assets/{file})
+	GetAsset(ctx context.Context, request GetAssetRequestObject) (GetAssetResponseObject, error)
 	// GetConsole Browser shell
 	// (GET /console)
 	GetConsole(ctx context.Context, request GetConsoleRequestObject) (GetConsoleResponseObject, error)
+	// RedeemConsoleLogin Log a browser in with a one-time code
+	// (GET /console/login)
+	RedeemConsoleLogin(ctx context.Context, request RedeemConsoleLoginRequestObject) (RedeemConsoleLoginResponseObject, error)
 	// GetDocs API reference page
 	// (GET /docs)
 	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
 	// GetOpenAPI This specification
 	// (GET /openapi.yaml)
 	GetOpenAPI(ctx context.Context, request GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error)
+	// CreateConsoleLogin Create a one-time browser login link
+	// (POST /v1/console/login)
+	CreateConsoleLogin(ctx context.Context, request CreateConsoleLoginRequestObject) (CreateConsoleLoginResponseObject, error)
 	// StreamEvents Server-sent events of VM and VPN state changes
 	// (GET /v1/events)
 	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
@@ -3699,6 +3985,32 @@ type strictHandler struct {
 	options     StrictHTTPServerOptions
 }
 
+// GetAsset operation middleware
+func (sh *strictHandler) GetAsset(w http.ResponseWriter, r *http.Request, file string) {
+	var request GetAssetRequestObject
+
+	request.File = file
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAsset(ctx, request.(GetAssetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAsset")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetAssetResponseObject); ok {
+		if err := validResponse.VisitGetAssetResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetConsole operation middleware
 func (sh *strictHandler) GetConsole(w http.ResponseWriter, r *http.Request) {
 	var request GetConsoleRequestObject
@@ -3716,6 +4028,32 @@ func (sh *strictHandler) GetConsole(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetConsoleResponseObject); ok {
 		if err := validResponse.VisitGetConsoleResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RedeemConsoleLogin operation middleware
+func (sh *strictHandler) RedeemConsoleLogin(w http.ResponseWriter, r *http.Request, params RedeemConsoleLoginParams) {
+	var request RedeemConsoleLoginRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeemConsoleLogin(ctx, request.(RedeemConsoleLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeemConsoleLogin")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RedeemConsoleLoginResponseObject); ok {
+		if err := validResponse.VisitRedeemConsoleLoginResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -3764,6 +4102,30 @@ func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetOpenAPIResponseObject); ok {
 		if err := validResponse.VisitGetOpenAPIResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateConsoleLogin operation middleware
+func (sh *strictHandler) CreateConsoleLogin(w http.ResponseWriter, r *http.Request) {
+	var request CreateConsoleLoginRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateConsoleLogin(ctx, request.(CreateConsoleLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateConsoleLogin")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateConsoleLoginResponseObject); ok {
+		if err := validResponse.VisitCreateConsoleLoginResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
