@@ -1,6 +1,7 @@
 package vpn
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -64,6 +65,9 @@ func (m *mgmt) password(text string) error {
 		return fatal(errAuthFailed)
 	case strings.HasPrefix(text, "Auth-Token:"):
 		return nil // a session token; never logged
+	case strings.Contains(text, " SC:"):
+		// A static challenge wants a one-time code with the password.
+		return fatal(fmt.Errorf("the profile asks for a one-time code (static-challenge): %w", errdefs.ErrUnsupported))
 	case strings.HasPrefix(text, "Need 'Auth' username/password"):
 		if s.req.Username == "" {
 			return fatal(errNoCredentials)
@@ -121,6 +125,9 @@ func (m *mgmt) upDown(text string) error {
 		return nil
 	}
 	c, err := parseUpDown(env)
+	if errors.Is(err, errdefs.ErrUnsupported) {
+		return fatal(err)
+	}
 	if err != nil {
 		return err
 	}

@@ -331,3 +331,21 @@ func TestUnusableSetupFailsWithoutRetrying(t *testing.T) {
 		})
 	}
 }
+
+func TestStaticChallengeRefused(t *testing.T) {
+	skipUnlessOpenVPN(t)
+	lab := vpnlab.New(t, vpnlab.Options{})
+	sup := newSupervisor(t, Config{})
+	req := connectReq(lab)
+	req.Config += "static-challenge \"Enter your code\" 1\n"
+	if err := sup.Connect(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	st := waitFor(t, sup, 15*time.Second, "failed", state(agentapi.VPNFailed))
+	if !strings.Contains(st.LastError, "one-time code") {
+		t.Errorf("last error %q", st.LastError)
+	}
+	if n := lab.AuthAttempts(); n != 0 {
+		t.Errorf("the server saw %d attempts; a code we cannot supply must not be guessed", n)
+	}
+}

@@ -2,6 +2,7 @@ package vpn
 
 import (
 	"fmt"
+	"github.com/velocitty/microvm/errdefs"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -27,6 +28,9 @@ func parseUpDown(env map[string]string) (tunConfig, error) {
 	c.dev = env["dev"]
 	if c.dev == "" || strings.ContainsAny(c.dev, "/ \x00") {
 		return c, fmt.Errorf("up-down env: bad dev %q", c.dev)
+	}
+	if t := env["dev_type"]; t != "" && t != "tun" {
+		return c, fmt.Errorf("up-down env: %s devices are not supported, only tun: %w", t, errdefs.ErrUnsupported)
 	}
 	if v := env["tun_mtu"]; v != "" {
 		n, err := strconv.Atoi(v)

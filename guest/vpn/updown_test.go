@@ -68,6 +68,7 @@ func TestParseUpDownRejects(t *testing.T) {
 		"no dev":       func(e map[string]string) { delete(e, "dev") },
 		"dev path":     func(e map[string]string) { e["dev"] = "../eth0" },
 		"bad mtu":      func(e map[string]string) { e["tun_mtu"] = "12" },
+		"tap":          func(e map[string]string) { e["dev_type"] = "tap" },
 		"bad local":    func(e map[string]string) { e["ifconfig_local"] = "fdcc::1" },
 		"bad mask":     func(e map[string]string) { e["ifconfig_netmask"] = "255.0.255.0" },
 		"bad route":    func(e map[string]string) { e["route_netmask_1"] = "x" },
