@@ -4,6 +4,7 @@
 //
 //	microvm-api serve [--listen 127.0.0.1:8421] [--data-dir DIR] [--log-level info] [--log-format auto]
 //	microvm-api version
+//	microvm-api COMMAND ...   (vm, vpn, shell, logs, events, console, completion: see --help)
 package main
 
 import (
@@ -21,15 +22,11 @@ import (
 	"github.com/lmittmann/tint"
 
 	"github.com/velocitty/microvm/api"
+	"github.com/velocitty/microvm/internal/cli"
 	"github.com/velocitty/microvm/internal/daemon"
 	"github.com/velocitty/microvm/internal/version"
 	"github.com/velocitty/microvm/sandbox"
 )
-
-const usage = `usage:
-  microvm-api serve [--listen ADDR] [--data-dir DIR] [--log-level LEVEL] [--log-format auto|text|json]
-  microvm-api version
-`
 
 func main() {
 	// A sandbox helper process re-executes this binary; it must take over
@@ -38,6 +35,9 @@ func main() {
 		sandbox.ChildMain()
 	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if code, reported := cli.ExitCode(err); reported {
+			os.Exit(code)
+		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "microvm-api:", err)
 		}
@@ -46,22 +46,19 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+	if len(args) > 0 {
+		switch args[0] {
+		case "serve":
+			return serve(args[1:], stderr)
+		case "version", "--version":
+			fmt.Fprintln(stdout, "microvm-api", version.Version)
+			return nil
+		}
 	}
-	switch args[0] {
-	case "serve":
-		return serve(args[1:], stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "microvm-api", version.Version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	// Every other command is a client of the daemon.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return cli.Run(ctx, args, os.Stdin, stdout, stderr)
 }
 
 func serve(args []string, stderr io.Writer) error {
