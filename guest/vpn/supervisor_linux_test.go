@@ -14,6 +14,7 @@ import (
 	"github.com/velocitty/microvm/guest/agentapi"
 	"github.com/velocitty/microvm/internal/vpnlab"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 func TestConnect(t *testing.T) {
@@ -138,6 +139,21 @@ func assertNoRoute(t *testing.T, lab *vpnlab.Lab) {
 				t.Errorf("the agent's namespace routes %s via %s", lab.RemoteIP, link.Attrs().Name)
 			}
 		}
+	}
+	// A real attempt from the agent's namespace, pinned to the lab's link so
+	// that nothing can leave the machine whatever the host's routes say.
+	d := net.Dialer{Timeout: 2 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, lab.HostLink)
+		})
+		return serr
+	}}
+	if c, err := d.DialContext(t.Context(), "tcp4", lab.HTTPAddr.String()); err == nil {
+		c.Close()
+		t.Errorf("the agent's namespace reached the remote %s directly", lab.HTTPAddr)
+	} else {
+		t.Logf("direct attempt from the agent's namespace: %v", err)
 	}
 	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
 	if err != nil {
