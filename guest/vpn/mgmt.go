@@ -135,11 +135,11 @@ func checkCredential(s string) error {
 func quote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, r := range s {
-		if r == '\\' || r == '"' {
+	for i := 0; i < len(s); i++ { // bytes: invalid UTF-8 must pass unchanged
+		if s[i] == '\\' || s[i] == '"' {
 			b.WriteByte('\\')
 		}
-		b.WriteRune(r)
+		b.WriteByte(s[i])
 	}
 	b.WriteByte('"')
 	return b.String()
