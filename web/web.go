@@ -40,3 +40,15 @@ func Asset(name string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("web asset %s: %w", name, fs.ErrNotExist)
 }
+
+// AssetNames lists the files served under /assets/.
+func AssetNames() []string {
+	var names []string
+	for _, dir := range []string{"assets", "vendor"} {
+		entries, _ := files.ReadDir(dir) // embedded: cannot fail
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
