@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -139,21 +140,46 @@ func BenchmarkShellStream(b *testing.B) {
 		mb = v
 	}
 	a := startAgent(b)
-	url, pid := startShellDaemon(b, a)
 	// Raw mode: the terminal must not turn "\n" into "\r\n".
-	query := fmt.Sprintf("argv=/bin/sh&argv=-c&argv=stty+raw+-echo%%3B+yes+%%7C+head+-c+%d", mb<<20)
-	e := &shellEnv{url: url}
+	script := fmt.Sprintf("stty raw -echo; yes | head -c %d", mb<<20)
+	b.Run("agent", func(b *testing.B) {
+		stream(b, shells, mb, func() *shellClient {
+			ws, err := agentclient.New(a.addr, a.token).DialShell(b.Context(), []string{"/bin/sh", "-c", script}, 80, 24)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { ws.Close() })
+			return &shellClient{t: b, ws: ws}
+		})
+	})
+	b.Run("daemon", func(b *testing.B) {
+		url, pid := startShellDaemon(b, a)
+		e := &shellEnv{url: url}
+		stream(b, shells, mb, func() *shellClient {
+			return e.open(b, "argv=/bin/sh&argv=-c&argv="+neturl.QueryEscape(script))
+		})
+		hwm := procStatusKiB(b, pid, "VmHWM")
+		b.ReportMetric(float64(hwm)/1024, "peak-RSS-MiB")
+		if hwm > 60<<10 {
+			b.Errorf("daemon peak RSS %d KiB, want under 60 MiB", hwm)
+		}
+	})
+}
+
+// stream opens n shells with open, reads them all to their end, and
+// reports the aggregate throughput.
+func stream(b *testing.B, n, mb int, open func() *shellClient) {
 	for b.Loop() {
 		start := time.Now()
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var total int64
-		for range shells {
-			c := e.open(b, query)
+		for range n {
+			c := open()
 			wg.Go(func() {
-				n, err := drain(c)
+				got, err := drain(c)
 				mu.Lock()
-				total += n
+				total += got
 				mu.Unlock()
 				if err != nil {
 					b.Error(err)
@@ -162,15 +188,10 @@ func BenchmarkShellStream(b *testing.B) {
 		}
 		wg.Wait()
 		elapsed := time.Since(start)
-		if total != int64(shells)*int64(mb<<20) {
-			b.Errorf("received %d bytes, want %d", total, shells*(mb<<20))
+		if total != int64(n)*int64(mb<<20) {
+			b.Errorf("received %d bytes, want %d", total, n*(mb<<20))
 		}
 		b.ReportMetric(float64(total)/(1<<20)/elapsed.Seconds(), "MiB/s")
-	}
-	hwm := procStatusKiB(b, pid, "VmHWM")
-	b.ReportMetric(float64(hwm)/1024, "peak-RSS-MiB")
-	if hwm > 60<<10 {
-		b.Errorf("daemon peak RSS %d KiB, want under 60 MiB", hwm)
 	}
 }
 
