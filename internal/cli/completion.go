@@ -76,7 +76,7 @@ func writeBash(w io.Writer, entries []compEntry, zsh bool) {
 	}
 	fmt.Fprint(w, `# bash completion for microvm-api
 _microvm_api() {
-  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path="" cand w i words="" kind=""
+  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path="" cand w i words="" flags="" kind=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     [[ $w == -* ]] && continue
@@ -92,14 +92,16 @@ _microvm_api() {
 	fmt.Fprintf(w, "      %s) path=$cand ;;\n    esac\n  done\n", strings.Join(paths, "|"))
 	fmt.Fprint(w, "  case \"$path\" in\n")
 	for _, e := range entries {
-		fmt.Fprintf(w, "    %q) words=%q; kind=%q ;;\n", e.path, strings.Join(append(e.subs, e.flags...), " "), e.kind)
+		fmt.Fprintf(w, "    %q) words=%q; flags=%q; kind=%q ;;\n", e.path, strings.Join(e.subs, " "), strings.Join(e.flags, " "), e.kind)
 	}
 	fmt.Fprint(w, `  esac
   case "$prev" in
     --vm) COMPREPLY=($(compgen -W "$(microvm-api vm ls --names 2>/dev/null)" -- "$cur")); return ;;
     --data-dir|--token-file|--dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
-  if [[ $cur != -* ]]; then
+  if [[ $cur == -* ]]; then
+    words=$flags
+  else
     case "$kind" in
       vm) words="$words $(microvm-api vm ls --names 2>/dev/null)" ;;
       profile) words="$words $(microvm-api vpn profile ls --names 2>/dev/null)" ;;

@@ -263,6 +263,16 @@ func vmRemove() *command {
 					if _, err := c.KillVM(ctx, args[0]); err != nil {
 						return err
 					}
+				} else {
+					vm, err := c.GetVM(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					switch vm.State {
+					case api.VMStateCreated, api.VMStateStopped, api.VMStateError:
+					default:
+						return fmt.Errorf("VM %s is %s: stop it first, or use --force", vm.Name, vm.State)
+					}
 				}
 				if err := c.DeleteVM(ctx, args[0]); err != nil {
 					return err
