@@ -27,6 +27,11 @@ func (s *session) openvpnArgs(sock string) []string {
 		"--management", sock, "unix", "--management-client",
 		"--management-hold", "--management-query-passwords", "--management-up-down",
 		"--auth-retry", "nointeract",
+		// A new tun device with a free name, whatever "dev tunN" the
+		// profile asks for: openvpn running as root would otherwise attach
+		// to an existing persistent device of that name, and the
+		// supervisor would move the host's device away.
+		"--dev", "tun", "--dev-type", "tun",
 		// openvpn configures nothing: the supervisor sets the tun device
 		// up inside the tunnel namespace.
 		"--ifconfig-noexec", "--route-noexec",

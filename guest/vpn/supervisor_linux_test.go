@@ -3,8 +3,10 @@ package vpn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -363,5 +365,33 @@ func TestStaticChallengeRefused(t *testing.T) {
 	}
 	if n := lab.AuthAttempts(); n != 0 {
 		t.Errorf("the server saw %d attempts; a code we cannot supply must not be guessed", n)
+	}
+}
+
+// A profile naming an existing persistent tun device of the host must not
+// make the supervisor take that device away.
+func TestHostTunDeviceUntouched(t *testing.T) {
+	skipUnlessOpenVPN(t)
+	lab := vpnlab.New(t, vpnlab.Options{})
+	name := fmt.Sprintf("tun%d", 900+os.Getpid()%99)
+	host := &netlink.Tuntap{LinkAttrs: netlink.LinkAttrs{Name: name}, Mode: netlink.TUNTAP_MODE_TUN}
+	if err := netlink.LinkAdd(host); err != nil {
+		t.Fatalf("create the host's %s: %v", name, err)
+	}
+	t.Cleanup(func() { netlink.LinkDel(host) })
+	before, err := netlink.LinkByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := newSupervisor(t, Config{})
+	req := connectReq(lab)
+	req.Config = strings.Replace(req.Config, "dev tun\n", "dev "+name+"\n", 1)
+	if err := sup.Connect(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sup, 15*time.Second, "connected", state(agentapi.VPNConnected))
+	after, err := netlink.LinkByName(name)
+	if err != nil || after.Attrs().Index != before.Attrs().Index {
+		t.Fatalf("the host's %s was taken: %v", name, err)
 	}
 }
