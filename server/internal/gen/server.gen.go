@@ -2732,6 +2732,20 @@ func (response OpenShell401ApplicationProblemPlusJSONResponse) VisitOpenShellRes
 	return err
 }
 
+type OpenShell403ApplicationProblemPlusJSONResponse Problem
+
+func (response OpenShell403ApplicationProblemPlusJSONResponse) VisitOpenShellResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type OpenShell404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -2776,6 +2790,22 @@ func (response OpenShell501ApplicationProblemPlusJSONResponse) VisitOpenShellRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenShell503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response OpenShell503ApplicationProblemPlusJSONResponse) VisitOpenShellResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
