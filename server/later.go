@@ -22,12 +22,8 @@ func (h *handlers) DisconnectVPN(context.Context, gen.DisconnectVPNRequestObject
 	return nil, notImplemented("VPN disconnect")
 }
 
-// OpenShell and StreamEvents are served by rawRoutes, which needs the
-// ResponseWriter; the strict versions are never called.
-
-func (h *handlers) OpenShell(context.Context, gen.OpenShellRequestObject) (gen.OpenShellResponseObject, error) {
-	return nil, notImplemented("the shell websocket")
-}
+// StreamEvents is served by rawRoutes, which needs the ResponseWriter;
+// the strict version is never called.
 
 func (h *handlers) StreamEvents(context.Context, gen.StreamEventsRequestObject) (gen.StreamEventsResponseObject, error) {
 	return nil, notImplemented("the event stream")

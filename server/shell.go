@@ -18,6 +18,7 @@ import (
 	"github.com/velocitty/microvm/errdefs"
 	"github.com/velocitty/microvm/guest/agentapi"
 	"github.com/velocitty/microvm/guest/agentclient"
+	"github.com/velocitty/microvm/server/internal/gen"
 )
 
 // ShellAgents locates the agent of a running VM for the shell websocket.
@@ -165,4 +166,10 @@ func firstArg(argv []string) string {
 		return "login shell"
 	}
 	return argv[0]
+}
+
+// OpenShell of the strict interface is never called: shellRoutes serves
+// the route with the ResponseWriter that the upgrade needs.
+func (h *handlers) OpenShell(context.Context, gen.OpenShellRequestObject) (gen.OpenShellResponseObject, error) {
+	return nil, errors.New("the shell websocket is served by shellRoutes")
 }
