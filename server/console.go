@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/velocitty/microvm/api"
@@ -22,12 +23,15 @@ const codeLoginExpired = "login_expired"
 
 // pagePolicy is the Content-Security-Policy of the HTML pages: scripts,
 // styles and connections (the shell websocket included) only from the
-// daemon itself. Styles allow 'unsafe-inline' because xterm.js and
-// Swagger UI set element styles and xterm.js adds a <style> element of
-// its own; neither can run script.
-const pagePolicy = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+// daemon itself, and no inline script.
+const pagePolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
 	"img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// consolePolicy relaxes pagePolicy for the terminal: xterm.js sizes its
+// rows with <style> elements it writes at run time, so styles may be
+// inline there. Styles cannot run script.
+var consolePolicy = strings.Replace(pagePolicy, "style-src 'self'", "style-src 'self' 'unsafe-inline'", 1)
 
 // assetTypes are the media types of the files under /assets/.
 var assetTypes = map[string]string{
@@ -85,26 +89,26 @@ func (rr rawRoutes) RedeemConsoleLogin(w http.ResponseWriter, r *http.Request, p
 // explains how to log in to any other.
 func (rr rawRoutes) GetConsole(w http.ResponseWriter, r *http.Request) {
 	c := callerFrom(r.Context())
-	name := "login"
 	if c.session || c.bearer {
-		name = "console"
+		rr.servePage(w, r, "console", consolePolicy)
+		return
 	}
-	rr.servePage(w, r, name)
+	rr.servePage(w, r, "login", pagePolicy)
 }
 
 // GetDocs serves the API reference page.
 func (rr rawRoutes) GetDocs(w http.ResponseWriter, r *http.Request) {
-	rr.servePage(w, r, "docs")
+	rr.servePage(w, r, "docs", pagePolicy)
 }
 
-func (rr rawRoutes) servePage(w http.ResponseWriter, r *http.Request, name string) {
+func (rr rawRoutes) servePage(w http.ResponseWriter, r *http.Request, name, policy string) {
 	b, err := web.Page(name)
 	if err != nil {
 		rr.errs.write(w, r, err)
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", pagePolicy)
+	h.Set("Content-Security-Policy", policy)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
 }
