@@ -54,6 +54,14 @@ func (sr shellRoutes) OpenShell(w http.ResponseWriter, r *http.Request, name api
 		writeProblem(w, r, p)
 		return
 	}
+	if sessions, ok := cfg.Shells.(*ShellSessions); ok {
+		done, ok := sessions.begin()
+		if !ok {
+			writeProblem(w, r, newProblem(http.StatusServiceUnavailable, codeUnavailable, reasonShuttingDown))
+			return
+		}
+		defer done()
+	}
 	ctx := r.Context()
 	addr, token, err := cfg.Shells.AgentEndpoint(ctx, name)
 	if err != nil {

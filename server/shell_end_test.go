@@ -96,6 +96,8 @@ func TestShellDaemonShutdown(t *testing.T) {
 	e := newShellEnv(t, startAgent(t))
 	c, pid := startedShell(t, e, "cat")
 	e.shutdown()
+	// As the daemon does: the last status is sent before Wait returns.
+	e.sessions.Wait()
 	st, ce := c.end()
 	if st.ExitCode != -1 || st.Reason != "daemon shutting down" {
 		t.Errorf("status = %+v", st)
@@ -104,6 +106,10 @@ func TestShellDaemonShutdown(t *testing.T) {
 		t.Errorf("close = %v", ce)
 	}
 	waitGone(t, pid)
+	_, resp, err := e.dial(t, "/v1/vms/default/shell", nil)
+	if err == nil || resp == nil || resp.StatusCode != 503 {
+		t.Errorf("a shell after shutdown: %v, want a 503 answer", err)
+	}
 }
 
 // TestShellClientLeaves checks that a client that vanishes (no close

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,12 +40,15 @@ func (x agentAt) AgentEndpoint(ctx context.Context, name string) (string, string
 type shellEnv struct {
 	url      string // http://127.0.0.1:PORT
 	mgr      *machine.Manager
+	sessions *server.ShellSessions
 	shutdown context.CancelFunc // what the daemon does when it stops: cancel requests
 }
 
 func newShellEnv(t testing.TB, a *testAgent) *shellEnv {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
+	// Debug level: the request logger wraps the ResponseWriter, which
+	// must still let the upgrade take the connection over.
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	be := machinetest.NewBackend()
 	mgr, err := machine.New(t.Context(), machine.Config{
 		DataDir:        t.TempDir(),
@@ -64,8 +68,9 @@ func newShellEnv(t testing.TB, a *testAgent) *shellEnv {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
+	sessions := server.NewShellSessions(agentAt{mgr, a})
 	h, err := server.New(server.Config{
-		Logger: log, Machines: mgr, Events: mgr.Events(), Shells: agentAt{mgr, a},
+		Logger: log, Machines: mgr, Events: mgr.Events(), Shells: sessions,
 		Token: testToken, Port: port, Version: "test", DataDir: "/data",
 	})
 	if err != nil {
@@ -81,9 +86,10 @@ func newShellEnv(t testing.TB, a *testAgent) *shellEnv {
 	t.Cleanup(func() {
 		cancel()
 		srv.Close()
+		sessions.Wait()
 		<-served
 	})
-	return &shellEnv{url: "http://" + ln.Addr().String(), mgr: mgr, shutdown: cancel}
+	return &shellEnv{url: "http://" + ln.Addr().String(), mgr: mgr, sessions: sessions, shutdown: cancel}
 }
 
 // dial opens path's websocket with the token and our subprotocol unless

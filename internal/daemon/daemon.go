@@ -97,12 +97,16 @@ func Run(ctx context.Context, o Options) (err error) {
 	defer ln.Close()
 	addr := ln.Addr().(*net.TCPAddr)
 	startedAt := time.Now().UTC()
+	// Shells get their last status frame when the server shuts down;
+	// wait for them before the daemon goes.
+	shells := server.NewShellSessions(mgr)
+	defer shells.Wait()
 	handler, err := server.New(server.Config{
 		Logger:     log.With("component", "api"),
 		Machines:   mgr,
 		Events:     mgr.Events(),
 		Profiles:   profiles,
-		Shells:     mgr,
+		Shells:     shells,
 		Token:      token,
 		Port:       addr.Port,
 		ListenHost: addr.IP.String(),
