@@ -7,7 +7,8 @@ import (
 
 // PathVPN is the agent's VPN endpoint:
 //
-//	GET    VPNStatus
+//	GET    VPNStatus; with ?after=N&wait=30s it waits (at most a minute)
+//	       until the status' Generation exceeds N, for event streams
 //	PUT    VPNConnect: select a profile (connect, or switch from another);
 //	       202 with the VPNStatus once openvpn was started
 //	DELETE disconnect: 200 with the VPNStatus, state "disconnected"
@@ -60,4 +61,7 @@ type VPNStatus struct {
 	BytesOut   int64     `json:"bytesOut"`
 	Retries    int       `json:"retries"` // reconnect attempts since the tunnel was last healthy
 	LastError  string    `json:"lastError,omitempty"`
+	// Generation grows with every published change (not with byte
+	// counts); a watcher asks for changes after the one it has seen.
+	Generation uint64 `json:"generation"`
 }

@@ -3,7 +3,10 @@ package vpn
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/velocitty/microvm/errdefs"
 	"github.com/velocitty/microvm/guest/agentapi"
@@ -19,7 +22,12 @@ func Handler(s *Supervisor) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:
-			writeJSON(w, http.StatusOK, s.Status())
+			st, err := watch(r, s)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, agentapi.CodeInvalid, err.Error())
+				return
+			}
+			writeJSON(w, http.StatusOK, st)
 		case http.MethodPut:
 			var req agentapi.VPNConnect
 			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequest))
@@ -56,6 +64,46 @@ func Handler(s *Supervisor) http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, agentapi.CodeMethodNotAllowed, r.Method+" not allowed")
 		}
 	})
+}
+
+// maxWait caps a GET's wait parameter.
+const maxWait = time.Minute
+
+// watch answers a GET: the status at once, or, with after=N, the first
+// status whose Generation exceeds N, waiting up to wait (default and cap
+// maxWait) before returning the current one.
+func watch(r *http.Request, s *Supervisor) (agentapi.VPNStatus, error) {
+	q := r.URL.Query()
+	if !q.Has("after") {
+		return s.Status(), nil
+	}
+	after, err := strconv.ParseUint(q.Get("after"), 10, 64)
+	if err != nil {
+		return agentapi.VPNStatus{}, fmt.Errorf("after: %w", err)
+	}
+	wait := maxWait
+	if v := q.Get("wait"); v != "" {
+		if wait, err = time.ParseDuration(v); err != nil || wait < 0 {
+			return agentapi.VPNStatus{}, fmt.Errorf("wait: want a duration such as 30s")
+		}
+		wait = min(wait, maxWait)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		ch := s.Changed()
+		st := s.Status()
+		if st.Generation > after {
+			return st, nil
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return st, nil
+		case <-r.Context().Done():
+			return st, nil
+		}
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

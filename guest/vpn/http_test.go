@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/velocitty/microvm/guest/agentapi"
 )
@@ -49,5 +51,50 @@ func TestHandler(t *testing.T) {
 	}
 	if rec, _ := do(t, h, http.MethodDelete, ""); rec.Code != 200 {
 		t.Errorf("DELETE: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestHandlerWatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(Config{})
+		h := Handler(s)
+		get := func(query string) (agentapi.VPNStatus, time.Duration) {
+			start := time.Now()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, agentapi.PathVPN+query, nil))
+			var st agentapi.VPNStatus
+			if err := json.Unmarshal(rec.Body.Bytes(), &st); rec.Code != 200 || err != nil {
+				t.Fatalf("GET %s: %d %s", query, rec.Code, rec.Body)
+			}
+			return st, time.Since(start)
+		}
+		done := make(chan agentapi.VPNStatus)
+		go func() {
+			st, _ := get("?after=0&wait=30s")
+			done <- st
+		}()
+		synctest.Wait() // the watcher is blocked
+		s.Disconnect(t.Context())
+		if st := <-done; st.Generation != 1 || st.State != agentapi.VPNDisconnected {
+			t.Errorf("watcher got %+v, want generation 1", st)
+		}
+		// Already past: at once. Nothing new: the current status after wait.
+		if st, took := get("?after=0"); st.Generation != 1 || took != 0 {
+			t.Errorf("after=0: generation %d after %v", st.Generation, took)
+		}
+		if st, took := get("?after=1&wait=5s"); st.Generation != 1 || took != 5*time.Second {
+			t.Errorf("after=1: generation %d after %v, want 1 after 5s", st.Generation, took)
+		}
+		if _, took := get("?after=1&wait=1h"); took != maxWait {
+			t.Errorf("wait=1h waited %v, want the cap %v", took, maxWait)
+		}
+	})
+	h := Handler(New(Config{}))
+	for _, q := range []string{"?after=x", "?after=1&wait=-1s", "?after=1&wait=soon"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, agentapi.PathVPN+q, nil))
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("GET %s: %d, want 400", q, rec.Code)
+		}
 	}
 }

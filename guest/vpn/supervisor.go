@@ -141,6 +141,7 @@ func (s *Supervisor) swap(sess *session, st agentapi.VPNStatus) *session {
 	s.sess = sess
 	s.route = nil
 	st.Since = time.Now()
+	st.Generation = s.status.Generation + 1
 	s.status = st
 	snap := s.snapshotLocked()
 	s.mu.Unlock()
@@ -162,6 +163,7 @@ func (s *Supervisor) update(sess *session, f func(st *agentapi.VPNStatus, r **ro
 	if s.status.State != prev {
 		s.status.Since = time.Now()
 	}
+	s.status.Generation++
 	snap := s.snapshotLocked()
 	s.mu.Unlock()
 	s.publish(snap)
