@@ -223,9 +223,6 @@ func TestNotImplementedRoutes(t *testing.T) {
 	e := newEnv(t, func(c *server.Config) { c.Events = nil; c.Profiles = nil })
 	for _, r := range []struct{ method, path, body string }{
 		{"GET", "/v1/vms/default/shell", ""},
-		{"GET", "/v1/vms/default/vpn", ""},
-		{"PUT", "/v1/vms/default/vpn", `{"profile":"work"}`},
-		{"DELETE", "/v1/vms/default/vpn", ""},
 		{"GET", "/v1/events", ""},
 		{"GET", "/v1/vpn/profiles", ""},
 	} {

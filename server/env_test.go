@@ -42,6 +42,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	ctx := t.Context()
 	log := slog.New(slog.DiscardHandler)
 	be := machinetest.NewBackend()
+	store, err := vpn.NewStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	mgr, err := machine.New(ctx, machine.Config{
 		DataDir:        t.TempDir(),
 		Logger:         log,
@@ -49,11 +53,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Unavailable:    map[string]string{"wsl": "WSL2 runs on Windows only"},
 		DefaultBackend: "linux",
 		Agents:         be.Agents,
+		Profiles:       store,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := vpn.NewStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

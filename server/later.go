@@ -10,18 +10,6 @@ import (
 
 // Routes whose features arrive later answer 501 not_implemented.
 
-func (h *handlers) GetVPNStatus(context.Context, gen.GetVPNStatusRequestObject) (gen.GetVPNStatusResponseObject, error) {
-	return nil, notImplemented("VPN status")
-}
-
-func (h *handlers) ConnectVPN(context.Context, gen.ConnectVPNRequestObject) (gen.ConnectVPNResponseObject, error) {
-	return nil, notImplemented("VPN connect")
-}
-
-func (h *handlers) DisconnectVPN(context.Context, gen.DisconnectVPNRequestObject) (gen.DisconnectVPNResponseObject, error) {
-	return nil, notImplemented("VPN disconnect")
-}
-
 // StreamEvents is served by rawRoutes, which needs the ResponseWriter;
 // the strict version is never called.
 
