@@ -73,6 +73,10 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 
+	profiles, err := vpn.NewStore(filepath.Join(dir, "vpn"))
+	if err != nil {
+		return err
+	}
 	host := o.Host(log)
 	mgr, err := machine.New(ctx, machine.Config{
 		DataDir:        dir,
@@ -81,13 +85,10 @@ func Run(ctx context.Context, o Options) (err error) {
 		Unavailable:    host.Unavailable,
 		DefaultBackend: host.Default,
 		Agents:         host.Agents,
+		Profiles:       profiles,
 	})
 	if err != nil {
 		return fmt.Errorf("start VM manager: %w", err)
-	}
-	profiles, err := vpn.NewStore(filepath.Join(dir, "vpn"))
-	if err != nil {
-		return err
 	}
 
 	ln, err := net.Listen("tcp", o.Listen)
