@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/velocitty/microvm/guest/agentclient"
 	"github.com/velocitty/microvm/machine"
@@ -54,5 +55,34 @@ func newWSL(log *slog.Logger, image, agent string) machine.Backend {
 	return wsl.NewBackend(wsl.BackendConfig{ImagePath: image, AgentPath: agent, Logger: log})
 }
 
-// agents dials guest agents with the agent client.
-func agents(addr, token string) machine.Agent { return agentclient.New(addr, token) }
+// agents dials guest agents with the agent client, keeping one client (and
+// so one pool of idle connections) per agent instead of one per call.
+var agents = newAgentPool().dial
+
+type agentPool struct {
+	mu      sync.Mutex
+	clients map[[2]string]*agentclient.Client
+}
+
+func newAgentPool() *agentPool {
+	return &agentPool{clients: make(map[[2]string]*agentclient.Client)}
+}
+
+func (p *agentPool) dial(addr, token string) machine.Agent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := [2]string{addr, token}
+	c, ok := p.clients[key]
+	if !ok {
+		// A VM's token or port changed: the old client is of no more use.
+		for k, old := range p.clients {
+			if k[0] == addr {
+				old.Close()
+				delete(p.clients, k)
+			}
+		}
+		c = agentclient.New(addr, token)
+		p.clients[key] = c
+	}
+	return c
+}
