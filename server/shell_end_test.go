@@ -112,13 +112,23 @@ func TestShellDaemonShutdown(t *testing.T) {
 	}
 }
 
-// TestShellClientLeaves checks that a client that vanishes (no close
-// handshake) leaves no shell behind.
+// TestShellClientLeaves checks that a client that leaves, with a close
+// handshake or without, leaves no shell behind.
 func TestShellClientLeaves(t *testing.T) {
 	checkGoroutines(t)
 	e := newShellEnv(t, startAgent(t))
 	c, pid := startedShell(t, e, "cat")
 	c.ws.NetConn().Close()
+	waitGone(t, pid)
+
+	c, pid = startedShell(t, e, "cat")
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
+	if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.next(); !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+		t.Errorf("after our close: %v, want the daemon's close reply", err)
+	}
 	waitGone(t, pid)
 }
 
