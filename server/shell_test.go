@@ -185,3 +185,61 @@ func TestShellManyAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestShellBrowserSession opens a shell as the console does: with the
+// session cookie from a login link and the daemon's own Origin.
+func TestShellBrowserSession(t *testing.T) {
+	checkGoroutines(t)
+	e := newShellEnv(t, startAgent(t))
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+"/v1/console/login", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ URL string }
+	err = json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login link: %d %v", resp.StatusCode, err)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ = http.NewRequestWithContext(t.Context(), "GET", login.URL, nil)
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie string
+	for _, c := range resp.Cookies() {
+		if c.Name == "microvm-session" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	if cookie == "" {
+		t.Fatalf("login: %d without a session cookie", resp.StatusCode)
+	}
+	origin := e.url // http://127.0.0.1:PORT
+	for _, tc := range []struct {
+		name   string
+		hdr    http.Header
+		status int
+	}{
+		{"no origin", http.Header{"Cookie": {cookie}}, 403},
+		{"foreign origin", http.Header{"Cookie": {cookie}, "Origin": {"http://evil.example"}}, 403},
+		{"own origin", http.Header{"Cookie": {cookie}, "Origin": {origin}}, 101},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws, resp, err := e.dial(t, "/v1/vms/default/shell?argv=true", tc.hdr)
+			if resp == nil || resp.StatusCode != tc.status {
+				t.Fatalf("answer %v (%v), want %d", resp, err, tc.status)
+			}
+			if tc.status == 101 {
+				c := &shellClient{t: t, ws: ws}
+				if st, _ := c.end(); st.ExitCode != 0 {
+					t.Errorf("status = %+v", st)
+				}
+			}
+		})
+	}
+}
