@@ -9,7 +9,7 @@ const CH_STDIN = 0, CH_OUTPUT = 1, CH_STATUS = 3, CH_RESIZE = 4;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  vm: $('vm'), state: $('state'), start: $('start'), connect: $('connect'),
+  vm: $('vm'), state: $('state'), start: $('start'),
   message: $('message'), closed: $('closed'), closedText: $('closed-text'),
   reconnect: $('reconnect'),
 };
@@ -56,9 +56,7 @@ function selected() {
 function showState(vm) {
   ui.state.textContent = vm ? vm.state : '';
   ui.state.className = 'state ' + (vm ? vm.state : '');
-  const running = vm && vm.state === 'running';
-  ui.start.hidden = !vm || running;
-  ui.connect.hidden = !running || socket !== null;
+  ui.start.hidden = !vm || vm.state === 'running';
 }
 
 async function loadVMs(preferred) {
@@ -77,10 +75,12 @@ async function loadVMs(preferred) {
 
 async function pick() {
   disconnect();
+  ui.closed.hidden = true;
   const vm = selected();
   showState(vm);
   if (vm) {
     history.replaceState(null, '', '#' + encodeURIComponent(vm.name));
+    document.title = `${vm.name} · microvm console`;
   }
   if (vm && vm.state === 'running') {
     connect();
@@ -196,7 +196,6 @@ new ResizeObserver(() => fit.fit()).observe($('terminal'));
 
 ui.vm.addEventListener('change', pick);
 ui.start.addEventListener('click', start);
-ui.connect.addEventListener('click', connect);
 ui.reconnect.addEventListener('click', async () => {
   try {
     await loadVMs(ui.vm.value);
