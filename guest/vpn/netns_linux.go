@@ -62,15 +62,25 @@ func newTunnelNS() (*tunnelNS, error) {
 	return n, nil
 }
 
-// serve is the namespace's thread. It is never unlocked: when serve returns
-// the runtime ends the thread instead of reusing it elsewhere.
+// serve is the namespace's thread. When the namespace closes it returns
+// the thread to the agent's namespace for the runtime to reuse rather than
+// letting it end: an ending thread fires the parent-death signal of every
+// child it ever forked for another goroutine (a shell started with
+// Pdeathsig, say). Only a thread that cannot return stays locked and ends.
 func (n *tunnelNS) serve(ready chan<- error) {
 	defer close(n.done)
 	runtime.LockOSThread()
+	if agentNSErr != nil {
+		runtime.UnlockOSThread()
+		ready <- fmt.Errorf("agent network namespace: %w", agentNSErr)
+		return
+	}
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread() // still in the agent's namespace
 		ready <- fmt.Errorf("unshare network namespace: %w", err)
 		return
 	}
+	defer leave()
 	fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		ready <- fmt.Errorf("open tunnel namespace: %w", err)
@@ -80,6 +90,15 @@ func (n *tunnelNS) serve(ready chan<- error) {
 	ready <- nil
 	for f := range n.reqs {
 		f()
+	}
+}
+
+// leave moves the calling locked thread back to the agent's namespace and
+// unlocks it; if it cannot, the thread stays locked and the runtime ends it
+// with its goroutine.
+func leave() {
+	if unix.Setns(int(agentNS), unix.CLONE_NEWNET) == nil {
+		runtime.UnlockOSThread()
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"syscall"
 	"testing"
 )
 
@@ -24,10 +23,10 @@ func TestSweepRemovesLabsOfDeadProcesses(t *testing.T) {
 	}
 	t.Cleanup(func() { delNetns(ns) })
 	stray := exec.Command("ip", "netns", "exec", ns, "sleep", "600")
-	stray.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := stray.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { stray.Process.Kill() })
 	live := fmt.Sprintf("vpnlab-%d-99-srv", os.Getpid())
 	if err := addNetns(live); err != nil {
 		t.Fatal(err)
