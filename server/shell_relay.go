@@ -57,7 +57,9 @@ func currentShellTimings() shellTimings {
 // returns it once the message is written, so an idle shell holds none and
 // a busy one at most one per direction.
 var frameBuffers = sync.Pool{New: func() any {
-	b := make([]byte, shellproto.MaxFrameSize)
+	// One byte more than a frame may hold, to tell a full frame from a
+	// larger one (the read limit normally catches those first).
+	b := make([]byte, shellproto.MaxFrameSize+1)
 	return &b
 }}
 
@@ -219,9 +221,9 @@ func (rl *relay) pumpOutput() outcome {
 		}
 		bp := frameBuffers.Get().(*[]byte)
 		n, err := io.ReadFull(r, *bp)
-		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		if err == nil || (err != io.ErrUnexpectedEOF && err != io.EOF) {
 			frameBuffers.Put(bp)
-			return o
+			return o // broken, or a frame too large: the agent is not speaking the protocol
 		}
 		msg := (*bp)[:n]
 		forward := n > 0 && o.status == nil &&
@@ -262,7 +264,11 @@ func (rl *relay) pumpInput() error {
 		}
 		bp := frameBuffers.Get().(*[]byte)
 		n, err := io.ReadFull(r, *bp)
-		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		if err == nil || errors.Is(err, websocket.ErrReadLimit) {
+			frameBuffers.Put(bp)
+			return &shellCloseError{websocket.CloseMessageTooBig, "frame too large"}
+		}
+		if err != io.ErrUnexpectedEOF && err != io.EOF {
 			frameBuffers.Put(bp)
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -151,6 +152,7 @@ func TestShellProtocolViolations(t *testing.T) {
 		{"empty frame", websocket.BinaryMessage, nil, websocket.ClosePolicyViolation},
 		{"bad resize", websocket.BinaryMessage, shellproto.Encode(agentapi.ChannelResize, []byte(`{"cols":0}`)), websocket.ClosePolicyViolation},
 		{"text frame", websocket.TextMessage, []byte("ls"), websocket.CloseUnsupportedData},
+		{"frame too large", websocket.BinaryMessage, make([]byte, shellproto.MaxFrameSize+1), websocket.CloseMessageTooBig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := e.open(t, "argv=cat")
@@ -159,7 +161,9 @@ func TestShellProtocolViolations(t *testing.T) {
 			}
 			_, err := c.next()
 			ce, ok := err.(*websocket.CloseError)
-			if !ok || ce.Code != tc.code || ce.Text == "" {
+			// The websocket library refuses a message over the read
+			// limit itself, with an empty reason.
+			if !ok || ce.Code != tc.code || (ce.Text == "" && tc.code != websocket.CloseMessageTooBig) {
 				t.Fatalf("got %v, want close %d with a reason", err, tc.code)
 			}
 		})
@@ -241,5 +245,19 @@ func TestShellBrowserSession(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestShellFullFrame sends the largest stdin frame the protocol allows.
+func TestShellFullFrame(t *testing.T) {
+	checkGoroutines(t)
+	e := newShellEnv(t, startAgent(t))
+	script := fmt.Sprintf("stty raw -echo; echo ready; head -c %d | wc -c", shellproto.MaxPayload)
+	c := e.open(t, "argv=/bin/sh&argv=-c&argv="+url.QueryEscape(script))
+	c.expect("ready")
+	c.send(strings.Repeat("a", shellproto.MaxPayload))
+	c.expect(fmt.Sprint(shellproto.MaxPayload))
+	if st, _ := c.end(); st.ExitCode != 0 {
+		t.Errorf("status = %+v", st)
 	}
 }
