@@ -29,11 +29,17 @@ func TestConsoleInBrowser(t *testing.T) {
 	d := startDaemon(t, bin, t.TempDir())
 	// Guests outlive the daemon by design: stop the one the console
 	// starts before the daemon goes.
-	t.Cleanup(func() {
+	killed := false
+	killDefault := func() {
+		if killed {
+			return
+		}
 		if code, body := d.curl("POST", "/v1/vms/default/kill", ""); code != 200 {
 			t.Errorf("kill the default VM: %d %s", code, body)
 		}
-	})
+		killed = true
+	}
+	t.Cleanup(killDefault)
 	b := browsertest.New(t)
 	// rows is the terminal's rendered text.
 	const rows = `document.querySelector('.xterm-rows').textContent`
@@ -124,6 +130,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		waitJS(`document.body.innerText.includes('Interactive shell (websocket)')`),
 	)
 	screenshot("docs.png")
+
+	// Sessions live in the daemon's memory: after a restart the browser
+	// must log in again, although it still sends its cookie.
+	d.stop()
+	d.start()
+	t.Cleanup(killDefault) // before the new daemon stops
+	run(30*time.Second,
+		chromedp.Navigate(d.URL+"/console"),
+		chromedp.WaitVisible(chromedp.ID("login-needed")),
+	)
 
 	for _, p := range b.Problems() {
 		if strings.Contains(p, "Content Security Policy") || strings.Contains(p, "CSP violation") ||
