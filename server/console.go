@@ -85,6 +85,22 @@ func (rr rawRoutes) RedeemConsoleLogin(w http.ResponseWriter, r *http.Request, p
 	w.WriteHeader(http.StatusSeeOther)
 }
 
+// ConsoleLogout ends the session of the cookie sent and clears it.
+func (rr rawRoutes) ConsoleLogout(w http.ResponseWriter, r *http.Request) {
+	c := callerFrom(r.Context())
+	if ck, err := r.Cookie(sessionCookie); err == nil && c.session {
+		c.sessions.end(ck.Value)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Path:     "/",
+		MaxAge:   -1, // Max-Age=0: delete now
+		HttpOnly: true,
+		SameSite: http.SameSiteStrictMode,
+	})
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // GetConsole serves the console to a logged-in browser and a page that
 // explains how to log in to any other.
 func (rr rawRoutes) GetConsole(w http.ResponseWriter, r *http.Request) {
@@ -142,6 +158,10 @@ func (h *handlers) GetConsole(context.Context, gen.GetConsoleRequestObject) (gen
 
 func (h *handlers) RedeemConsoleLogin(context.Context, gen.RedeemConsoleLoginRequestObject) (gen.RedeemConsoleLoginResponseObject, error) {
 	return nil, notImplemented("the console login")
+}
+
+func (h *handlers) ConsoleLogout(context.Context, gen.ConsoleLogoutRequestObject) (gen.ConsoleLogoutResponseObject, error) {
+	return nil, notImplemented("the console logout")
 }
 
 func (h *handlers) GetAsset(context.Context, gen.GetAssetRequestObject) (gen.GetAssetResponseObject, error) {

@@ -103,6 +103,12 @@ func TestConsolePageInBrowser(t *testing.T) {
 	if err != nil || !strings.Contains(text, "Disconnected") {
 		t.Fatalf("closed text %q %v", text, err)
 	}
+
+	// Logging out ends the session and shows how to log in again.
+	runPage(t, b,
+		chromedp.Click(chromedp.ID("logout")),
+		chromedp.WaitVisible(chromedp.ID("login-needed")),
+	)
 	if p := cspProblems(b); len(p) > 0 {
 		t.Fatalf("the console reported problems: %q", p)
 	}

@@ -134,6 +134,37 @@ func TestConsoleLogin(t *testing.T) {
 	}
 }
 
+func TestConsoleLogout(t *testing.T) {
+	e := newEnv(t)
+	cookie := e.sessionCookie(t)
+	other := e.sessionCookie(t)
+	ours := fmt.Sprintf("http://127.0.0.1:%d", e.port)
+
+	// Like any change, logging out needs our Origin.
+	resp, body := e.do(e.browserRequest("POST", "/v1/console/logout", cookie))
+	problem(t, resp, body, 403, "forbidden_origin")
+
+	req := e.browserRequest("POST", "/v1/console/logout", cookie)
+	req.Header.Set("Origin", ours)
+	resp, body = e.do(req)
+	if resp.StatusCode != 204 {
+		t.Fatalf("logout: %d %s", resp.StatusCode, body)
+	}
+	if c := resp.Cookies(); len(c) != 1 || c[0].Name != "microvm-session" || c[0].Value != "" || c[0].MaxAge >= 0 {
+		t.Fatalf("logout cookies %v, want the session cookie deleted", c)
+	}
+	resp, body = e.do(e.browserRequest("GET", "/v1/vms", cookie))
+	problem(t, resp, body, 401, "unauthorized")
+	// Only that session ended.
+	if resp, body := e.do(e.browserRequest("GET", "/v1/vms", other)); resp.StatusCode != 200 {
+		t.Fatalf("the other session: %d %s", resp.StatusCode, body)
+	}
+	// The token has no session to end.
+	if resp, body := e.call("POST", "/v1/console/logout", ""); resp.StatusCode != 204 {
+		t.Fatalf("logout with the token: %d %s", resp.StatusCode, body)
+	}
+}
+
 func TestConsoleWithoutSession(t *testing.T) {
 	e := newEnv(t)
 	for _, c := range []*http.Cookie{nil, {Name: "microvm-session", Value: strings.Repeat("x", 43)}} {

@@ -118,6 +118,14 @@ func (s *sessionStore) valid(id string) bool {
 	return true
 }
 
+// end forgets a session.
+func (s *sessionStore) end(id string) {
+	h := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, h)
+}
+
 func (s *sessionStore) pruneSessions(now time.Time) {
 	for h, last := range s.sessions {
 		if now.Sub(last) >= s.idle {

@@ -14,6 +14,7 @@ var sessionRoutes = []string{
 	"GET /v1/vms/{name}",
 	"POST /v1/vms/{name}/start",
 	"GET /v1/vms/{name}/shell",
+	"POST /v1/console/logout",
 }
 
 // caller is what the guard learned about a request, for the handlers.

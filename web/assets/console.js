@@ -194,6 +194,12 @@ term.onBinary((data) => send(CH_STDIN, Uint8Array.from(data, (c) => c.charCodeAt
 term.onResize(({ cols, rows }) => send(CH_RESIZE, encoder.encode(JSON.stringify({ cols, rows }))));
 new ResizeObserver(() => fit.fit()).observe($('terminal'));
 
+$('logout').addEventListener('click', async () => {
+  disconnect();
+  await fetch('/v1/console/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => {});
+  location.replace('/console');
+});
+
 ui.vm.addEventListener('change', pick);
 ui.start.addEventListener('click', start);
 ui.reconnect.addEventListener('click', async () => {

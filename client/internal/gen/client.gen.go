@@ -137,6 +137,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/console/login (the `CreateConsoleLogin` operationId).
 	CreateConsoleLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ConsoleLogout End the browser's console session
+	//
+	// Forgets the session of the cookie sent and clears the cookie. With
+	// the bearer token, or without a session, it does nothing.
+	//
+	// Corresponds with POST /v1/console/logout (the `ConsoleLogout` operationId).
+	ConsoleLogout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// StreamEvents Server-sent events of VM and VPN state changes
 	//
 	// A `text/event-stream` that stays open. Each event is
@@ -499,6 +507,24 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with POST /v1/console/login (the `CreateConsoleLogin` operationId).
 func (c *Client) CreateConsoleLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateConsoleLoginRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConsoleLogout End the browser's console session
+//
+// Forgets the session of the cookie sent and clears the cookie. With
+// the bearer token, or without a session, it does nothing.
+//
+// Corresponds with POST /v1/console/logout (the `ConsoleLogout` operationId).
+func (c *Client) ConsoleLogout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConsoleLogoutRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1223,6 +1249,33 @@ func NewCreateConsoleLoginRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/v1/console/login")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConsoleLogoutRequest constructs an http.Request for the ConsoleLogout method
+func NewConsoleLogoutRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/console/logout")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2142,6 +2195,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/console/login (the `CreateConsoleLogin` operationId).
 	CreateConsoleLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateConsoleLoginResponse, error)
 
+	// ConsoleLogoutWithResponse End the browser's console session
+	//
+	// Forgets the session of the cookie sent and clears the cookie. With
+	// the bearer token, or without a session, it does nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/console/logout (the `ConsoleLogout` operationId).
+	ConsoleLogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ConsoleLogoutResponse, error)
+
 	// StreamEventsWithResponse Server-sent events of VM and VPN state changes
 	//
 	// A `text/event-stream` that stays open. Each event is
@@ -2739,6 +2802,68 @@ func (r CreateConsoleLoginResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateConsoleLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConsoleLogoutResponse204Headers the declared response headers of an HTTP 204 response for ConsoleLogout
+type ConsoleLogoutResponse204Headers struct {
+	SetCookie string
+}
+
+// ConsoleLogoutResponse401Headers the declared response headers of an HTTP 401 response for ConsoleLogout
+type ConsoleLogoutResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type ConsoleLogoutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Problem
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *ConsoleLogoutResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConsoleLogoutResponse401Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConsoleLogoutResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ConsoleLogoutResponse) GetApplicationProblemJSONDefault() *Problem {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ConsoleLogoutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConsoleLogoutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConsoleLogoutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConsoleLogoutResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4567,6 +4692,22 @@ func (c *ClientWithResponses) CreateConsoleLoginWithResponse(ctx context.Context
 	return ParseCreateConsoleLoginResponse(rsp)
 }
 
+// ConsoleLogoutWithResponse End the browser's console session
+//
+// Forgets the session of the cookie sent and clears the cookie. With
+// the bearer token, or without a session, it does nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/console/logout (the `ConsoleLogout` operationId).
+func (c *ClientWithResponses) ConsoleLogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ConsoleLogoutResponse, error) {
+	rsp, err := c.ConsoleLogout(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConsoleLogoutResponse(rsp)
+}
+
 // StreamEventsWithResponse Server-sent events of VM and VPN state changes
 //
 // A `text/event-stream` that stays open. Each event is
@@ -5253,6 +5394,65 @@ func ParseCreateConsoleLoginResponse(rsp *http.Response) (*CreateConsoleLoginRes
 	switch {
 	case rsp.StatusCode == 401:
 		var headers CreateConsoleLoginResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConsoleLogoutResponse parses an HTTP response from a ConsoleLogoutWithResponse call
+func ParseConsoleLogoutResponse(rsp *http.Response) (*ConsoleLogoutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConsoleLogoutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers ConsoleLogoutResponse204Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConsoleLogoutResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -38,6 +38,9 @@ type ServerInterface interface {
 	// CreateConsoleLogin Create a one-time browser login link
 	// (POST /v1/console/login)
 	CreateConsoleLogin(w http.ResponseWriter, r *http.Request)
+	// ConsoleLogout End the browser's console session
+	// (POST /v1/console/logout)
+	ConsoleLogout(w http.ResponseWriter, r *http.Request)
 	// StreamEvents Server-sent events of VM and VPN state changes
 	// (GET /v1/events)
 	StreamEvents(w http.ResponseWriter, r *http.Request, params StreamEventsParams)
@@ -146,6 +149,12 @@ func (_ Unimplemented) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 // CreateConsoleLogin Create a one-time browser login link
 // (POST /v1/console/login)
 func (_ Unimplemented) CreateConsoleLogin(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ConsoleLogout End the browser's console session
+// (POST /v1/console/logout)
+func (_ Unimplemented) ConsoleLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -402,6 +411,20 @@ func (siw *ServerInterfaceWrapper) CreateConsoleLogin(w http.ResponseWriter, r *
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateConsoleLogin(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ConsoleLogout operation middleware
+func (siw *ServerInterfaceWrapper) ConsoleLogout(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ConsoleLogout(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1208,6 +1231,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Post(options.BaseURL+"/v1/console/login", wrapper.CreateConsoleLogin)
 	})
 	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/v1/console/logout", wrapper.ConsoleLogout)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/assets/{file}", wrapper.GetAsset)
 	})
 
@@ -1602,6 +1628,61 @@ type CreateConsoleLogindefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateConsoleLogindefaultApplicationProblemPlusJSONResponse) VisitCreateConsoleLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConsoleLogoutRequestObject struct {
+}
+
+type ConsoleLogoutResponseObject interface {
+	VisitConsoleLogoutResponse(w http.ResponseWriter) error
+}
+
+type ConsoleLogout204ResponseHeaders struct {
+	SetCookie string
+}
+
+type ConsoleLogout204Response struct {
+	Headers ConsoleLogout204ResponseHeaders
+}
+
+func (response ConsoleLogout204Response) VisitConsoleLogoutResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type ConsoleLogout401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConsoleLogout401ApplicationProblemPlusJSONResponse) VisitConsoleLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConsoleLogoutdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ConsoleLogoutdefaultApplicationProblemPlusJSONResponse) VisitConsoleLogoutResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3905,6 +3986,9 @@ type StrictServerInterface interface {
 	// CreateConsoleLogin Create a one-time browser login link
 	// (POST /v1/console/login)
 	CreateConsoleLogin(ctx context.Context, request CreateConsoleLoginRequestObject) (CreateConsoleLoginResponseObject, error)
+	// ConsoleLogout End the browser's console session
+	// (POST /v1/console/logout)
+	ConsoleLogout(ctx context.Context, request ConsoleLogoutRequestObject) (ConsoleLogoutResponseObject, error)
 	// StreamEvents Server-sent events of VM and VPN state changes
 	// (GET /v1/events)
 	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
@@ -4156,6 +4240,30 @@ func (sh *strictHandler) CreateConsoleLogin(w http.ResponseWriter, r *http.Reque
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateConsoleLoginResponseObject); ok {
 		if err := validResponse.VisitCreateConsoleLoginResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ConsoleLogout operation middleware
+func (sh *strictHandler) ConsoleLogout(w http.ResponseWriter, r *http.Request) {
+	var request ConsoleLogoutRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ConsoleLogout(ctx, request.(ConsoleLogoutRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConsoleLogout")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ConsoleLogoutResponseObject); ok {
+		if err := validResponse.VisitConsoleLogoutResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
