@@ -140,6 +140,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Navigate(d.URL+"/console"),
 		chromedp.WaitVisible(chromedp.ID("login-needed")),
 	)
+	screenshot("login-needed.png")
 
 	for _, p := range b.Problems() {
 		if strings.Contains(p, "Content Security Policy") || strings.Contains(p, "CSP violation") ||
