@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/velocitty/microvm/api"
 	"github.com/velocitty/microvm/internal/daemon"
@@ -112,14 +113,30 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// patience bounds every wait of these tests.
+const patience = 30 * time.Second
+
 // waitFor waits until the buffer contains want.
 func (b *syncBuffer) waitFor(t *testing.T, want string) {
 	t.Helper()
+	deadline := time.After(patience)
 	for !strings.Contains(b.String(), want) {
 		select {
 		case <-b.changed:
-		case <-t.Context().Done():
-			t.Fatalf("never printed %q; got:\n%s", want, b.String())
+		case <-deadline:
+			t.Fatalf("never printed %q; got:\n%q", want, b.String())
 		}
+	}
+}
+
+// recv receives from ch, failing the test if nothing comes.
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(patience):
+		t.Fatalf("nothing received in %s", patience)
+		panic("unreachable")
 	}
 }

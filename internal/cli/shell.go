@@ -58,13 +58,6 @@ func (e *env) terminalSize() (cols, rows uint16, ok bool) {
 }
 
 func (e *env) shell(ctx context.Context, c *client.Client, vm string, argv []string) error {
-	cols, rows, _ := e.terminalSize()
-	sh, err := c.Shell(ctx, vm, client.ShellOptions{Argv: argv, Cols: cols, Rows: rows})
-	if err != nil {
-		return err
-	}
-	defer sh.Close()
-
 	inFd, inIsFile := fdOf(e.stdin)
 	raw := inIsFile && term.IsTerminal(inFd)
 	restore := func() {}
@@ -76,6 +69,14 @@ func (e *env) shell(ctx context.Context, c *client.Client, vm string, argv []str
 		restore = sync.OnceFunc(func() { _ = term.Restore(inFd, old) })
 		defer restore()
 	}
+	// Raw mode comes first, so that keys typed while connecting are
+	// buffered for the guest rather than interpreted here.
+	cols, rows, _ := e.terminalSize()
+	sh, err := c.Shell(ctx, vm, client.ShellOptions{Argv: argv, Cols: cols, Rows: rows})
+	if err != nil {
+		return err
+	}
+	defer sh.Close()
 
 	stopResize := make(chan struct{})
 	var wg sync.WaitGroup
