@@ -72,17 +72,30 @@ func (e *env) help(w io.Writer, cmd *command, path []string, fs *flag.FlagSet) {
 	if cmd.help != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(cmd.help))
 	}
-	n := 0
-	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n > 0 {
-		fmt.Fprintln(w, "\nFlags:")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(e.stderr)
-	}
+	printFlags(w, fs)
 	if len(cmd.sub) > 0 {
 		fmt.Fprintf(w, "\nRun '%s COMMAND --help' for the flags and examples of a command.\n", strings.Join(path, " "))
 	}
+}
+
+// printFlags lists the flags of fs with the double dashes users type.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			fmt.Fprintln(w, "\nFlags:")
+			first = false
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if arg != "" {
+			line += " " + arg
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			usage += fmt.Sprintf(" (default %q)", f.DefValue)
+		}
+		fmt.Fprintf(w, "%s\n      %s\n", line, usage)
+	})
 }
 
 // parseArgs parses flags anywhere among the positional arguments (as in
