@@ -30,6 +30,7 @@ import (
 	"github.com/velocitty/microvm/guest/initproc"
 	"github.com/velocitty/microvm/guest/logring"
 	"github.com/velocitty/microvm/guest/socks5"
+	"github.com/velocitty/microvm/guest/vpn"
 )
 
 const usage = `usage:
@@ -120,6 +121,13 @@ func run(log *slog.Logger, ring *logring.Ring, controlAddr, socksAddr, tokenFile
 		return err
 	}
 	proxy := &socks5.Server{MaxConns: maxSocks, Logger: log.With("component", "socks5")}
+	// The VPN supervisor routes the proxy: directly with no profile
+	// selected, through the tunnel namespace with one, never direct while
+	// a selected tunnel is down.
+	sup := vpn.New(vpn.Config{Logger: log.With(logring.SourceKey, "vpn"), RuntimeDir: vpnRuntimeDir()})
+	defer sup.Close()
+	proxy.SetUpstream(sup, sup.Resolve)
+	api.Handle(agentapi.PathVPN, vpn.Handler(sup))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -141,6 +149,17 @@ func run(log *slog.Logger, ring *logring.Ring, controlAddr, socksAddr, tokenFile
 	apiErr := api.Run(ctx, controlLn)
 	cancel()
 	return errors.Join(apiErr, <-socksErr)
+}
+
+// vpnRuntimeDir is where openvpn's per-connection directories go: a
+// root-only directory on the guest's tmpfs, or the temp dir when it cannot
+// be made.
+func vpnRuntimeDir() string {
+	const dir = "/run/microvm-vpn"
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return os.TempDir()
+	}
+	return dir
 }
 
 // listenLoopback listens on a tcp4 loopback address: WSL2 forwards only
