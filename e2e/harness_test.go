@@ -1,4 +1,4 @@
-//go:build e2e
+//go:build e2e && linux
 
 // Package e2e drives the real daemon binary with real guests, only through
 // the Go client, curl and sockets, as Velocitty and scripts do.
@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -270,4 +271,13 @@ func (s *socksStream) flowing(d time.Duration) bool {
 			return false
 		}
 	}
+}
+
+func mustAddr(t *testing.T, s string) netip.Addr {
+	t.Helper()
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		t.Fatalf("not an address: %q", s)
+	}
+	return a
 }

@@ -1,10 +1,12 @@
-//go:build e2e
+//go:build e2e && linux
 
 package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,6 +135,10 @@ func TestLinuxGuestLifecycle(t *testing.T) {
 	}
 	t.Logf("start with the image unpacked: %v", time.Since(began).Round(time.Millisecond))
 
+	mountNS := guestMountNS(t, filepath.Join(dataDir, "vms", name))
+	if len(guestPIDs(mountNS)) == 0 {
+		t.Fatal("found no process of the running guest: the leak check below would prove nothing")
+	}
 	if vm, err = c.StopVM(ctx, name); err != nil || vm.State != "stopped" {
 		t.Fatalf("stop: %+v %v", vm, err)
 	}
@@ -145,7 +151,7 @@ func TestLinuxGuestLifecycle(t *testing.T) {
 	if _, err := c.GetVM(ctx, name); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("get after delete: %v", err)
 	}
-	assertNothingLeft(t, filepath.Join(dataDir, "vms", name))
+	assertNothingLeft(t, filepath.Join(dataDir, "vms", name), mountNS)
 }
 
 func newClient(t *testing.T, d *daemon) *client.Client {
@@ -194,7 +200,7 @@ func hostHostname(t *testing.T) string {
 
 // assertNothingLeft checks that a deleted guest left no mount, no cgroup,
 // no process and no file behind.
-func assertNothingLeft(t *testing.T, vmDir string) {
+func assertNothingLeft(t *testing.T, vmDir, mountNS string) {
 	t.Helper()
 	mounts, err := os.ReadFile("/proc/mounts")
 	if err != nil {
@@ -206,11 +212,8 @@ func assertNothingLeft(t *testing.T, vmDir string) {
 	if _, err := os.Stat(vmDir); !os.IsNotExist(err) {
 		t.Errorf("VM data dir left: %v", err)
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/root")
-	for _, p := range procs {
-		if root, err := os.Readlink(p); err == nil && strings.HasPrefix(root, vmDir) {
-			t.Errorf("process %s still runs in the guest (root %s)", filepath.Dir(p), root)
-		}
+	if pids := guestPIDs(mountNS); len(pids) > 0 {
+		t.Errorf("processes still run in the guest's mount namespace %s: %v", mountNS, pids)
 	}
 	cgroups, _ := filepath.Glob("/sys/fs/cgroup/*/microvm*/*")
 	more, _ := filepath.Glob("/sys/fs/cgroup/microvm*/*")
@@ -229,4 +232,41 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// guestMountNS names the mount namespace of a running Linux guest, from the
+// PID its backend records.
+func guestMountNS(t *testing.T, vmDir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(vmDir, "box.json"))
+	if err != nil {
+		t.Fatalf("guest not running: %v", err)
+	}
+	var box struct {
+		Box struct {
+			PID int `json:"pid"`
+		} `json:"box"`
+	}
+	if err := json.Unmarshal(b, &box); err != nil || box.Box.PID == 0 {
+		t.Fatalf("box.json: %s %v", b, err)
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", box.Box.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// guestPIDs lists the processes in a mount namespace.
+func guestPIDs(mountNS string) []int {
+	var pids []int
+	links, _ := filepath.Glob("/proc/[0-9]*/ns/mnt")
+	for _, l := range links {
+		if ns, err := os.Readlink(l); err == nil && ns == mountNS {
+			var pid int
+			fmt.Sscanf(strings.Split(l, "/")[2], "%d", &pid)
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
