@@ -64,6 +64,14 @@ check-generated: generate ## fail when the committed generated code is stale
 	@git diff --exit-code -- api server client || { echo "generated code is stale: run 'make generate' and commit" >&2; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- api server client | grep '\.gen\.go')" || { echo "untracked generated files: run 'make generate' and commit" >&2; exit 1; }
 
+.PHONY: web
+web: ## rebuild web/vendor from web/package-lock.json (needs node and npm)
+	sh web/build.sh
+
+.PHONY: check-web
+check-web: web ## fail when the vendored browser assets differ from the lock file's packages
+	@git diff --exit-code -- web/vendor || { echo "web/vendor is stale: run 'make web' and commit" >&2; exit 1; }
+
 .PHONY: lint
 lint: ## gofmt, go vet (Linux and Windows) and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt" >&2; exit 1; }

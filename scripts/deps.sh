@@ -5,7 +5,8 @@
 set -euo pipefail
 
 pkgs=(ca-certificates curl git iproute2 util-linux mmdebstrap zstd openvpn microsocks wrk
-      openssh-client openssh-server dnsmasq netcat-openbsd libarchive-tools)
+      openssh-client openssh-server dnsmasq netcat-openbsd libarchive-tools
+      chromium fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
