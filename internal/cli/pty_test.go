@@ -5,8 +5,10 @@ package cli
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -18,29 +20,35 @@ import (
 // must reach the guest unchanged (raw mode), window changes must be sent,
 // the guest's exit status must become the program's, and the terminal
 // must be restored.
-func TestShellOnTerminal(t *testing.T) {
-	f, url, tok := startFakeShell(t)
+// onTerminal is the built program running on a pseudo-terminal.
+type onTerminal struct {
+	ptmx, tty *os.File
+	out       *syncBuffer // what the program wrote to the terminal
+	exited    chan error  // the program's end
+	before    *term.State // the terminal's mode before the program ran
+}
+
+func startOnTerminal(t *testing.T, cols, rows uint16, args ...string) *onTerminal {
+	t.Helper()
 	bin := binary(t)
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pseudo-terminal: %v", err)
 	}
-	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: 90, Rows: 33}); err != nil {
+	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: cols, Rows: rows}); err != nil {
 		t.Fatal(err)
 	}
-	before, err := term.GetState(int(tty.Fd()))
-	if err != nil {
+	o := &onTerminal{ptmx: ptmx, tty: tty, out: newSyncBuffer(), exited: make(chan error, 1)}
+	if o.before, err = term.GetState(int(tty.Fd())); err != nil {
 		t.Fatal(err)
 	}
-
-	out := newSyncBuffer()
-	var readDone = make(chan struct{})
+	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
 		buf := make([]byte, 4096)
 		for {
 			n, err := ptmx.Read(buf)
-			out.Write(buf[:n])
+			o.out.Write(buf[:n])
 			if err != nil {
 				return
 			}
@@ -53,27 +61,63 @@ func TestShellOnTerminal(t *testing.T) {
 		<-readDone
 		ptmx.Close()
 	})
-
-	cmd := exec.CommandContext(t.Context(), bin, "--url", url, "--token-file", tok, "shell", "work")
+	cmd := exec.CommandContext(t.Context(), bin, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { o.exited <- cmd.Wait() }()
+	return o
+}
 
+func (o *onTerminal) write(t *testing.T, s string) {
+	t.Helper()
+	if _, err := o.ptmx.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wait waits for the program's end and checks its status and that it
+// left the terminal as it found it.
+func (o *onTerminal) wait(t *testing.T, code int) {
+	t.Helper()
+	got := 0
+	if err := recv(t, o.exited); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("wait: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != code {
+		t.Fatalf("exit %d, want %d; output:\n%q", got, code, o.out)
+	}
+	after, err := term.GetState(int(o.tty.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o.before, after) {
+		t.Error("the terminal was not restored")
+	}
+}
+
+// TestShellOnTerminal runs the built program on a pseudo-terminal: keys
+// must reach the guest unchanged (raw mode), window changes must be sent,
+// the guest's exit status must become the program's, and the terminal
+// must be restored.
+func TestShellOnTerminal(t *testing.T) {
+	f, url, tok := startFakeShell(t)
+	o := startOnTerminal(t, 90, 33, "--url", url, "--token-file", tok, "shell", "work")
 	req := recv(t, f.requests)
 	if q := req.URL.Query(); q.Get("cols") != "90" || q.Get("rows") != "33" {
 		t.Errorf("initial size: %s", req.URL.RawQuery)
 	}
 	// Ctrl-C is a key for the guest, not a signal for us.
-	if _, err := ptmx.Write([]byte("hello\x03")); err != nil {
-		t.Fatal(err)
-	}
-	out.waitFor(t, "hello\x03")
+	o.write(t, "hello\x03")
+	o.out.waitFor(t, "hello\x03")
 
-	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: 100, Rows: 40}); err != nil {
+	if err := pty.Setsize(o.ptmx, &pty.Winsize{Cols: 100, Rows: 40}); err != nil {
 		t.Fatal(err)
 	}
 	// Window size changes are delivered as they come; wait for the new one.
@@ -86,21 +130,22 @@ func TestShellOnTerminal(t *testing.T) {
 			break
 		}
 	}
-
 	// In raw mode the guest gets "\r" as typed; the fake exits 3 on it.
-	if _, err := ptmx.Write([]byte("exit\r")); err != nil {
-		t.Fatal(err)
+	o.write(t, "exit\r")
+	o.wait(t, 3)
+}
+
+// TestPasswordPrompt checks that profile add asks for the password on a
+// terminal without echoing it.
+func TestPasswordPrompt(t *testing.T) {
+	d := startDaemon(t)
+	o := startOnTerminal(t, 80, 24, "--data-dir", d.dir, "vpn", "profile", "add", "work", testProfile(t, ""), "--username", "alice")
+	o.out.waitFor(t, "Password for alice: ")
+	o.write(t, "hunter2-secret\r")
+	o.wait(t, 0)
+	if out := o.out.String(); strings.Contains(out, "hunter2") || !strings.Contains(out, "profile work stored") {
+		t.Fatalf("output %q", out)
 	}
-	err = recv(t, exited)
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
-		t.Fatalf("exit: %v; output:\n%q", err, out)
-	}
-	after, err := term.GetState(int(tty.Fd()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(before, after) {
-		t.Error("the terminal was not restored")
-	}
+	r := d.cli(t, "", "vpn", "profile", "show", "work")
+	check(t, r, 0, "Password stored:  yes", "")
 }
