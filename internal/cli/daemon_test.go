@@ -18,8 +18,9 @@ import (
 
 // testDaemon is a real daemon over the fake backend, in this process.
 type testDaemon struct {
-	dir string
-	url string
+	dir  string
+	url  string
+	stop func() // stops the daemon and waits for it
 }
 
 func startDaemon(t *testing.T) *testDaemon {
@@ -51,13 +52,14 @@ func startDaemon(t *testing.T) *testDaemon {
 		cancel()
 		t.Fatalf("daemon exited before ready: %v", err)
 	}
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("daemon: %v", err)
 		}
 	})
-	return &testDaemon{dir: dir, url: d.URL}
+	t.Cleanup(stop)
+	return &testDaemon{dir: dir, url: d.URL, stop: stop}
 }
 
 // result is what one CLI run printed and its exit status.

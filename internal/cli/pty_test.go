@@ -149,3 +149,16 @@ func TestPasswordPrompt(t *testing.T) {
 	r := d.cli(t, "", "vpn", "profile", "show", "work")
 	check(t, r, 0, "Password stored:  yes", "")
 }
+
+// TestProgressOnTerminal checks that a start shows a spinner line on a
+// terminal and clears it.
+func TestProgressOnTerminal(t *testing.T) {
+	d := startDaemon(t)
+	check(t, d.cli(t, "", "vm", "create", "work"), 0, "", "")
+	o := startOnTerminal(t, 80, 24, "--data-dir", d.dir, "vm", "start", "work")
+	o.wait(t, 0)
+	out := o.out.String()
+	if !strings.Contains(out, "⠋ starting VM work (first start") || !strings.Contains(out, "\r\033[KVM work started") {
+		t.Fatalf("output %q", out)
+	}
+}

@@ -141,6 +141,22 @@ func TestEvents(t *testing.T) {
 	check(t, r, 0, "usage: microvm-api events", "")
 }
 
+func TestEventsDaemonStops(t *testing.T) {
+	d := startDaemon(t)
+	out, errOut := newSyncBuffer(), newSyncBuffer()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(t.Context(), []string{"--data-dir", d.dir, "events"}, strings.NewReader(""), out, errOut)
+	}()
+	check(t, d.cli(t, "", "vm", "create", "work"), 0, "", "")
+	out.waitFor(t, "vm.created  work")
+	d.stop()
+	err := recv(t, done)
+	if code, _ := ExitCode(err); code != ExitUnreachable || !strings.Contains(errOut.String(), "is the daemon running?") {
+		t.Fatalf("events after the daemon stopped: %v, %q", err, errOut)
+	}
+}
+
 func TestEventsJSON(t *testing.T) {
 	d := startDaemon(t)
 	check(t, d.cli(t, "", "vm", "create", "work"), 0, "", "")
