@@ -83,24 +83,35 @@ Examples:
 	}
 }
 
-// followEvents prints events until ctx ends, reconnecting once after the
-// daemon ended a stream (it drops slow readers) from the last ID seen.
+// followEvents prints events until ctx ends. When the daemon ends a
+// stream (it drops slow readers, or it is shutting down) it reconnects
+// from the last ID seen, a few times with backoff; a daemon that is gone
+// ends it.
 func (e *env) followEvents(ctx context.Context, c *client.Client, after uint64) error {
-	retried := false
+	const attempts = 5
+	failures := 0
 	for {
 		s, err := c.Events(ctx, after)
-		if err != nil {
+		if err == nil {
+			var progressed bool
+			progressed, err = e.printEvents(s, &after)
+			s.Close()
+			if progressed {
+				failures = 0
+			}
+			if errors.Is(err, io.EOF) {
+				err = errors.New("events: the daemon ended the stream")
+			}
+		}
+		failures++
+		if ctx.Err() != nil || unreachable(err) || failures >= attempts {
 			return err
 		}
-		progressed, err := e.printEvents(s, &after)
-		s.Close()
-		if !errors.Is(err, io.EOF) {
-			return err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(failures) * 100 * time.Millisecond):
 		}
-		if retried && !progressed {
-			return errors.New("events: the daemon ended the stream")
-		}
-		retried = true
 	}
 }
 

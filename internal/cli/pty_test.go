@@ -1,4 +1,4 @@
-//go:build linux || darwin
+//go:build linux
 
 package cli
 
@@ -11,8 +11,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -69,6 +71,26 @@ func startOnTerminal(t *testing.T, cols, rows uint16, args ...string) *onTermina
 	}
 	go func() { o.exited <- cmd.Wait() }()
 	return o
+}
+
+// waitNoEcho waits until the program turned the terminal's echo off. No
+// event announces that, so it looks a few times a millisecond apart.
+func (o *onTerminal) waitNoEcho(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		tio, err := unix.IoctlGetTermios(int(o.tty.Fd()), unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tio.Lflag&unix.ECHO == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("echo never turned off")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (o *onTerminal) write(t *testing.T, s string) {
@@ -141,8 +163,10 @@ func TestPasswordPrompt(t *testing.T) {
 	d := startDaemon(t)
 	o := startOnTerminal(t, 80, 24, "--data-dir", d.dir, "vpn", "profile", "add", "work", testProfile(t, ""), "--username", "alice")
 	o.out.waitFor(t, "Password for alice: ")
+	o.waitNoEcho(t)
 	o.write(t, "hunter2-secret\r")
 	o.wait(t, 0)
+	o.out.waitFor(t, "profile work stored") // the output may arrive after the exit
 	if out := o.out.String(); strings.Contains(out, "hunter2") || !strings.Contains(out, "profile work stored") {
 		t.Fatalf("output %q", out)
 	}
@@ -157,6 +181,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	check(t, d.cli(t, "", "vm", "create", "work"), 0, "", "")
 	o := startOnTerminal(t, 80, 24, "--data-dir", d.dir, "vm", "start", "work")
 	o.wait(t, 0)
+	o.out.waitFor(t, "VM work started") // the output may arrive after the exit
 	out := o.out.String()
 	if !strings.Contains(out, "⠋ starting VM work (first start") || !strings.Contains(out, "\r\033[KVM work started") {
 		t.Fatalf("output %q", out)

@@ -78,20 +78,16 @@ func (e *env) shell(ctx context.Context, c *client.Client, vm string, argv []str
 	}
 	defer sh.Close()
 
-	stopResize := make(chan struct{})
-	var wg sync.WaitGroup
+	stopResize := func() {}
 	if raw {
-		wg.Go(func() {
-			watchResize(stopResize, e.terminalSize, func(cols, rows uint16) { _ = sh.Resize(cols, rows) })
-		})
+		stopResize = watchResize(e.terminalSize, func(cols, rows uint16) { _ = sh.Resize(cols, rows) })
 	}
 	// The input pump is not waited for: a read of a terminal cannot be
 	// interrupted, and the process exits once the shell ended.
 	go pumpInput(sh, e.stdin, !raw)
 
 	_, copyErr := io.Copy(e.stdout, sh)
-	close(stopResize)
-	wg.Wait()
+	stopResize()
 	restore()
 	if copyErr != nil {
 		return copyErr
