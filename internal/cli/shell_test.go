@@ -94,3 +94,13 @@ func TestShellPiped(t *testing.T) {
 	os.WriteFile(bad, []byte("nope"), 0o600)
 	check(t, runCLI(t, "", "--url", url, "--token-file", bad, "shell"), 1, "", "error: bad token (unauthorized)")
 }
+
+// TestShellRealDaemon checks the problems of the daemon's shell route.
+func TestShellRealDaemon(t *testing.T) {
+	d := startDaemon(t)
+	check(t, d.cli(t, "", "vm", "create", "work"), 0, "", "")
+	check(t, d.cli(t, "", "vm", "start", "work"), 0, "", "")
+	// The fake backend runs no agent: the daemon must say so clearly.
+	check(t, d.cli(t, "exit\n", "shell", "work"), 1, "", "error: ")
+	check(t, d.cli(t, "", "shell", "nosuch"), 1, "", "(not_found)")
+}
