@@ -78,6 +78,8 @@ func (e *env) run(ctx context.Context, cmd *command, path []string, args []strin
 	var act action
 	if cmd.setup != nil {
 		act = cmd.setup(e, fs)
+	} else {
+		e.daemonFlags(fs) // a group passes them on to its commands
 	}
 	var rest []string
 	var err error
@@ -130,6 +132,8 @@ func (e *env) helpFor(cmd *command, path, args []string) error {
 	fs := flag.NewFlagSet(strings.Join(path, " "), flag.ContinueOnError)
 	if cmd.setup != nil {
 		cmd.setup(e, fs)
+	} else {
+		e.daemonFlags(fs)
 	}
 	e.help(e.stdout, cmd, path, fs)
 	return nil

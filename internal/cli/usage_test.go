@@ -113,3 +113,15 @@ echo "${COMPREPLY[*]}"
 		}
 	}
 }
+
+func TestDaemonFlagsAnywhere(t *testing.T) {
+	d := startDaemon(t)
+	for _, args := range [][]string{
+		{"--data-dir", d.dir, "vm", "ls", "--names"},
+		{"vm", "--data-dir", d.dir, "ls", "--names"},
+		{"vm", "ls", "--data-dir", d.dir, "--names"},
+		{"vpn", "profile", "--data-dir", d.dir, "ls"},
+	} {
+		check(t, runCLI(t, "", args...), 0, "", "")
+	}
+}
