@@ -35,8 +35,6 @@ type env struct {
 	tokenFile string
 	json      bool
 	tail      []string // the arguments after "--"
-
-	getenv func(string) string // os.Getenv unless a test sets it
 }
 
 // daemonFlags registers the flags that locate the daemon.
@@ -51,20 +49,13 @@ func (e *env) jsonFlag(fs *flag.FlagSet) {
 	fs.BoolVar(&e.json, "json", e.json, "print the API's JSON instead of a table")
 }
 
-func (e *env) env(key string) string {
-	if e.getenv != nil {
-		return e.getenv(key)
-	}
-	return os.Getenv(key)
-}
-
 // errNoDaemon means no daemon published its address in the data directory.
 var errNoDaemon = errors.New("no daemon found")
 
 // client returns a client for the daemon the flags and environment name.
 func (e *env) client() (*client.Client, error) {
-	url := firstOf(e.url, e.env(EnvURL))
-	dir := firstOf(e.dataDir, e.env(EnvDataDir))
+	url := firstOf(e.url, os.Getenv(EnvURL))
+	dir := firstOf(e.dataDir, os.Getenv(EnvDataDir))
 	if dir == "" {
 		var err error
 		if dir, err = client.DefaultDataDir(); err != nil {
@@ -77,7 +68,7 @@ func (e *env) client() (*client.Client, error) {
 		}
 		return client.FromDataDir(dir)
 	}
-	token := e.env(EnvToken)
+	token := os.Getenv(EnvToken)
 	tokenFile := e.tokenFile
 	if tokenFile == "" && token == "" {
 		tokenFile = filepath.Join(dir, api.TokenFile)

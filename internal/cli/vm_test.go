@@ -130,3 +130,24 @@ func TestWrongToken(t *testing.T) {
 	r := runCLI(t, "", "--url", d.url, "--data-dir", d.dir, "vm", "ls")
 	check(t, r, 0, "NAME", "")
 }
+
+func TestEnvironment(t *testing.T) {
+	d := startDaemon(t)
+	token, err := os.ReadFile(filepath.Join(d.dir, api.TokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvURL, d.url)
+	t.Setenv(EnvToken, strings.TrimSpace(string(token)))
+	check(t, runCLI(t, "", "vm", "ls", "--names"), 0, "default\n", "")
+	t.Setenv(EnvToken, "wrong")
+	r := runCLI(t, "", "vm", "ls")
+	check(t, r, 1, "", "(unauthorized)")
+	if strings.Contains(r.stderr, "wrong") {
+		t.Errorf("the token was printed: %q", r.stderr)
+	}
+	t.Setenv(EnvURL, "")
+	t.Setenv(EnvToken, "")
+	t.Setenv(EnvDataDir, d.dir)
+	check(t, runCLI(t, "", "vm", "ls", "--names"), 0, "default\n", "")
+}
