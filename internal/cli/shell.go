@@ -66,7 +66,8 @@ func (e *env) shell(ctx context.Context, c *client.Client, vm string, argv []str
 		if err != nil {
 			return fmt.Errorf("terminal raw mode: %w", err)
 		}
-		restore = sync.OnceFunc(func() { _ = term.Restore(inFd, old) })
+		undoVT := enableVT(e.stdout)
+		restore = sync.OnceFunc(func() { _ = term.Restore(inFd, old); undoVT() })
 		defer restore()
 	}
 	// Raw mode comes first, so that keys typed while connecting are
