@@ -39,7 +39,7 @@ Examples:
 					if err != nil {
 						return err
 					}
-					return fmt.Errorf("the console login is not available in this daemon (%s)", info.Version)
+					return fmt.Errorf("the console login is not available in this version of microvm-api (daemon %s)", info.Version)
 				}
 				login, err := cl.ConsoleLogin(ctx)
 				if err != nil {

@@ -99,7 +99,7 @@ func (e *env) report(err error) int {
 	case errors.As(err, &apiErr):
 		msg := firstOf(apiErr.Detail, apiErr.Title, fmt.Sprintf("HTTP %d", apiErr.Status))
 		fmt.Fprintf(e.stderr, "error: %s (%s)\n", msg, firstOf(apiErr.Code, fmt.Sprint(apiErr.Status)))
-		if apiErr.Directive != "" {
+		if apiErr.Directive != "" && !strings.Contains(msg, fmt.Sprintf("line %d", apiErr.Line)) {
 			fmt.Fprintf(e.stderr, "  line %d: the directive %q is not allowed in a profile\n", apiErr.Line, apiErr.Directive)
 		}
 		if apiErr.Code == "not_implemented" {

@@ -1,9 +1,15 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/velocitty/microvm/client"
 )
 
 func TestUsageErrors(t *testing.T) {
@@ -123,5 +129,27 @@ func TestDaemonFlagsAnywhere(t *testing.T) {
 		{"vpn", "profile", "--data-dir", d.dir, "ls"},
 	} {
 		check(t, runCLI(t, "", args...), 0, "", "")
+	}
+}
+
+func TestReport(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		code int
+		want string
+	}{
+		{&client.Error{Status: 422, Code: "profile_directive_refused", Detail: "refused", Line: 7, Directive: "up"},
+			1, "error: refused (profile_directive_refused)\n  line 7: the directive \"up\" is not allowed in a profile\n"},
+		{&client.Error{Status: 501, Code: "not_implemented", Detail: "VPN connect is not implemented yet"},
+			1, "error: VPN connect is not implemented yet (not_implemented)\n  this daemon does not offer that yet"},
+		{&client.Error{Status: 502}, 1, "error: HTTP 502 (502)\n"},
+		{fmt.Errorf("start: %w", context.Canceled), ExitInterrupted, "interrupted\n"},
+		{errors.New("boom"), 1, "error: boom\n"},
+	} {
+		var out bytes.Buffer
+		e := &env{stderr: &out}
+		if code := e.report(tt.err); code != tt.code || !strings.HasPrefix(out.String(), tt.want) {
+			t.Errorf("report(%v) = %d %q, want %d %q", tt.err, code, out.String(), tt.code, tt.want)
+		}
 	}
 }

@@ -88,7 +88,9 @@ func TestProfileCommands(t *testing.T) {
 
 	bad := testProfile(t, "script-security 2\nup /bin/evil\n")
 	r = d.cli(t, "", "vpn", "profile", "add", "evil", bad)
-	check(t, r, 1, "", "(profile_directive_refused)\n  line 1: the directive \"script-security\" is not allowed")
+	check(t, r, 1, "", "line 1")
+	check(t, r, 1, "", "script-security")
+	check(t, r, 1, "", "(profile_directive_refused)")
 	check(t, d.cli(t, "", "vpn", "profile", "add", "x", filepath.Join(t.TempDir(), "none.ovpn")), 1, "", "read profile")
 
 	check(t, d.cli(t, "", "vpn", "profile", "rm", "work"), 0, "profile work removed", "")
@@ -182,7 +184,7 @@ func TestConsole(t *testing.T) {
 	r := d.cli(t, "", "console")
 	switch {
 	case r.code == 0 && strings.Contains(r.stdout, "/console/login?code="):
-	case r.code == 1 && strings.Contains(r.stderr, "not available in this daemon"):
+	case r.code == 1 && strings.Contains(r.stderr, "console login is not available"):
 	default:
 		t.Fatalf("console: %v", r)
 	}
