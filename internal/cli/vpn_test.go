@@ -113,6 +113,27 @@ func TestVPNCommands(t *testing.T) {
 	check(t, d.cli(t, "", "vpn", "status", "--vm", "nosuch"), 1, "", "error: ")
 }
 
+func TestVPNConnect(t *testing.T) {
+	d := startDaemon(t)
+	check(t, d.cli(t, "", "vpn", "profile", "add", "work", testProfile(t, "")), 0, "", "")
+	check(t, d.cli(t, "", "vpn", "connect", "work"), 1, "", "(invalid_state)") // default is not running
+	check(t, d.cli(t, "", "vm", "start"), 0, "", "")
+	r := d.cli(t, "", "vpn", "connect", "work")
+	if r.code == 1 && strings.Contains(r.stderr, "(not_implemented)") {
+		t.Skip("this daemon does not serve VPN connections yet")
+	}
+	check(t, r, 0, "State:", "")
+	check(t, r, 0, "Profile:  work", "")
+	r = d.cli(t, "", "vpn", "status", "--json")
+	var st api.VPNStatus
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Profile != "work" || st.State == api.VPNStateDisconnected {
+		t.Fatalf("status --json: %v\n%v", err, r)
+	}
+	check(t, d.cli(t, "", "vpn", "connect", "nosuch"), 1, "", "(not_found)")
+	check(t, d.cli(t, "", "vpn", "disconnect"), 0, "State:", "")
+	check(t, d.cli(t, "", "vpn", "status"), 0, "disconnected", "")
+}
+
 func TestEvents(t *testing.T) {
 	d := startDaemon(t)
 	ctx, cancel := context.WithCancel(t.Context())
