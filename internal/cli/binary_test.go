@@ -83,3 +83,25 @@ func TestBinary(t *testing.T) {
 	check(t, runBinary(t, "", "version"), 0, "microvm-api ", "")
 	check(t, runBinary(t, ""), 2, "", "usage: microvm-api COMMAND")
 }
+
+// TestEventsInterrupt checks that Ctrl-C ends events with success.
+func TestEventsInterrupt(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no interrupt signal to send on Windows")
+	}
+	d := startDaemon(t)
+	out := newSyncBuffer()
+	cmd := exec.CommandContext(t.Context(), binary(t), "--data-dir", d.dir, "events")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	check(t, d.cli(t, "", "vm", "create", "work"), 0, "", "")
+	out.waitFor(t, "vm.created  work")
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("events after Ctrl-C: %v; output:\n%s", err, out)
+	}
+}
