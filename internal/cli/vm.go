@@ -230,14 +230,12 @@ var pastTense = map[string]string{
 // slowLabel is the progress line of a start or stop; a first start also
 // unpacks the guest image and provisions it, which takes longer.
 func (e *env) slowLabel(ctx context.Context, c *client.Client, op, name string) string {
-	label := fmt.Sprintf("%sing VM %s", op, name)
-	if op == "stop" {
-		label = "stopping VM " + name
+	if op != "start" {
+		return "stopping VM " + name
 	}
-	if op == "start" {
-		if vm, err := c.GetVM(ctx, name); err == nil && vm.StartedAt.IsZero() {
-			label += " (first start: unpacking the guest image and provisioning)"
-		}
+	label := "starting VM " + name
+	if vm, err := c.GetVM(ctx, name); err == nil && vm.StartedAt.IsZero() {
+		label += " (first start: unpacking the guest image and provisioning)"
 	}
 	return label
 }
