@@ -5,14 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"time"
-
-	"github.com/velocitty/microvm/api"
 )
-
-// consoleLoginer is the client call behind the console command.
-type consoleLoginer interface {
-	ConsoleLogin(ctx context.Context) (api.ConsoleLogin, error)
-}
 
 func consoleCommand() *command {
 	return &command{
@@ -33,15 +26,7 @@ Examples:
 				if err != nil {
 					return err
 				}
-				cl, ok := any(c).(consoleLoginer)
-				if !ok {
-					info, err := c.Info(ctx)
-					if err != nil {
-						return err
-					}
-					return fmt.Errorf("the console login is not available in this version of microvm-api (daemon %s)", info.Version)
-				}
-				login, err := cl.ConsoleLogin(ctx)
+				login, err := c.ConsoleLogin(ctx)
 				if err != nil {
 					return err
 				}
