@@ -126,9 +126,9 @@ func (b *Backend) Start(ctx context.Context, s machine.Spec) error {
 	if err != nil {
 		return fmt.Errorf("start %s: %w", s.Name, err)
 	}
-	agent := newAgentConn(s.AgentPort, s.Token)
+	agent := agentAt(s.AgentPort, s.Token)
 	if d.State == StateRunning {
-		if agent.ping(ctx) == nil {
+		if agent.Ping(ctx) == nil {
 			if deployed, _ := b.readGuest(ctx, name, guestAgentHash); deployed == hash {
 				log.InfoContext(ctx, "wsl_start_already_running")
 				return nil
@@ -154,7 +154,7 @@ func (b *Backend) Start(ctx context.Context, s machine.Spec) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, b.cfg.StartTimeout)
 	defer cancel()
-	if err := agent.waitPing(wctx, ka.done); err != nil {
+	if err := waitPing(wctx, agent, ka.done); err != nil {
 		return fmt.Errorf("start %s: %w (agent output in %s)", s.Name, err, filepath.Join(s.Dir, agentLogName))
 	}
 	log.InfoContext(ctx, "wsl_started")

@@ -111,10 +111,10 @@ func TestBackendLifecycle(t *testing.T) {
 		t.Fatalf("Start: %v", err)
 	}
 	wantState(t, b, s, machine.GuestRunning)
-	if err := newAgentConn(s.AgentPort, s.Token).ping(ctx); err != nil {
+	if err := agentAt(s.AgentPort, s.Token).Ping(ctx); err != nil {
 		t.Fatalf("ping: %v", err)
 	}
-	if err := newAgentConn(s.AgentPort, "wrong").ping(ctx); err == nil {
+	if err := agentAt(s.AgentPort, "wrong").Ping(ctx); err == nil {
 		t.Error("the agent accepted a wrong token")
 	}
 
@@ -148,7 +148,7 @@ func TestBackendLifecycle(t *testing.T) {
 	if err := b.Pause(ctx, s); err != nil {
 		t.Fatalf("Pause: %v", err)
 	}
-	if err := newAgentConn(s.AgentPort, s.Token).ping(ctx); err == nil {
+	if err := agentAt(s.AgentPort, s.Token).Ping(ctx); err == nil {
 		t.Error("paused agent answered")
 	}
 	wantState(t, b, s, machine.GuestPaused)
@@ -199,7 +199,7 @@ func TestBackendLifecycle(t *testing.T) {
 		if err := b3.Start(ctx, s2); err != nil {
 			t.Fatalf("Start with a new token: %v", err)
 		}
-		if err := newAgentConn(s.AgentPort, "rotated").ping(ctx); err != nil {
+		if err := agentAt(s.AgentPort, "rotated").Ping(ctx); err != nil {
 			t.Errorf("ping with the new token: %v", err)
 		}
 		if err := b3.Kill(ctx, s); err != nil {

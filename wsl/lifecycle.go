@@ -36,10 +36,10 @@ func (b *Backend) Stop(ctx context.Context, s machine.Spec) error {
 		return fmt.Errorf("stop %s: %w", s.Name, err)
 	}
 	if d.State == StateRunning {
-		agent := newAgentConn(s.AgentPort, s.Token)
-		if agent.shutdown(ctx) == nil {
+		agent := agentAt(s.AgentPort, s.Token)
+		if agent.Shutdown(ctx) == nil {
 			gctx, cancel := context.WithTimeout(ctx, stopGrace)
-			agent.waitGone(gctx)
+			waitGone(gctx, agent)
 			cancel()
 		}
 	}
@@ -133,7 +133,7 @@ func (b *Backend) Status(ctx context.Context, s machine.Spec) (machine.Status, e
 	if d.State != StateRunning {
 		return machine.Status{State: machine.GuestStopped, Reason: "distribution " + strings.ToLower(d.State)}, nil
 	}
-	if newAgentConn(s.AgentPort, s.Token).ping(ctx) == nil {
+	if agentAt(s.AgentPort, s.Token).Ping(ctx) == nil {
 		return machine.Status{State: machine.GuestRunning}, nil
 	}
 	out, _, err := b.run.Exec(ctx, name, "root", nil, "/bin/sh", "-c", scriptFreeze, "sh", "", "check")

@@ -1,56 +1,20 @@
 package linuxvm
 
 import (
-	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/velocitty/microvm/errdefs"
-	"github.com/velocitty/microvm/guest/agentapi"
+	"github.com/velocitty/microvm/guest/agentclient"
 )
 
-// agentConn speaks the two agent calls the backend needs. The box shares
+// oneShot sends the backend's few agent calls without keeping idle
+// connections: they are rare (start, stop, status).
+var oneShot = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+// agentAt returns a client of the agent listening on port. The box shares
 // the host's network, so the agent's 127.0.0.1 is the host's.
-type agentConn struct {
-	base  string
-	token string
-	hc    *http.Client
-}
-
-func newAgentConn(port int, token string) *agentConn {
-	return &agentConn{
-		base:  "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		token: token,
-		hc:    &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
-	}
-}
-
-func (a *agentConn) do(ctx context.Context, method, path string, want int) error {
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, nil)
-	if err != nil {
-		return fmt.Errorf("agent %s %s: %w", method, path, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("agent %s %s: %w: %w", method, path, errdefs.ErrUnavailable, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != want {
-		return fmt.Errorf("agent %s %s: status %d: %w", method, path, resp.StatusCode, errdefs.ErrUnavailable)
-	}
-	return nil
-}
-
-// ping reports nil when the agent answers and accepts the token.
-func (a *agentConn) ping(ctx context.Context) error {
-	return a.do(ctx, http.MethodGet, agentapi.PathPing, http.StatusNoContent)
-}
-
-// shutdown asks the agent to exit.
-func (a *agentConn) shutdown(ctx context.Context) error {
-	return a.do(ctx, http.MethodPost, agentapi.PathShutdown, http.StatusAccepted)
+func agentAt(port int, token string) *agentclient.Client {
+	return agentclient.New(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), token, agentclient.WithHTTPClient(oneShot))
 }

@@ -38,10 +38,10 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantState(t, b, s, machine.GuestRunning)
-	if err := newAgentConn(s.AgentPort, s.Token).ping(ctx); err != nil {
+	if err := agentAt(s.AgentPort, s.Token).Ping(ctx); err != nil {
 		t.Fatalf("agent after Start: %v", err)
 	}
-	if err := newAgentConn(s.AgentPort, "wrong").ping(ctx); err == nil {
+	if err := agentAt(s.AgentPort, "wrong").Ping(ctx); err == nil {
 		t.Fatal("agent accepted a wrong token")
 	}
 	tok, err := os.Stat(filepath.Join(s.Dir, rootfsName, GuestTokenPath))

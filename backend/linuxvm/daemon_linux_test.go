@@ -38,7 +38,7 @@ func TestGuestOutlivesDaemon(t *testing.T) {
 	}
 
 	wantState(t, b, s, machine.GuestRunning)
-	if err := newAgentConn(s.AgentPort, s.Token).ping(ctx); err != nil {
+	if err := agentAt(s.AgentPort, s.Token).Ping(ctx); err != nil {
 		t.Fatalf("agent after its daemon died: %v", err)
 	}
 	f, err := readBox(s)

@@ -53,7 +53,7 @@ func (b *Backend) Stop(ctx context.Context, s machine.Spec) error {
 	begin := time.Now()
 	how := "agent"
 	sctx, cancel := context.WithTimeout(ctx, b.cfg.StopGrace)
-	err = newAgentConn(f.AgentPort, s.Token).shutdown(sctx)
+	err = agentAt(f.AgentPort, s.Token).Shutdown(sctx)
 	if err == nil {
 		err = box.Wait(sctx)
 	}

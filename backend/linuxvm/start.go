@@ -96,7 +96,7 @@ func (b *Backend) alreadyRunning(ctx context.Context, s machine.Spec) (bool, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := newAgentConn(f.AgentPort, s.Token).ping(pctx); err == nil && f.AgentPort == s.AgentPort && f.SocksPort == s.SocksPort {
+	if err := agentAt(f.AgentPort, s.Token).Ping(pctx); err == nil && f.AgentPort == s.AgentPort && f.SocksPort == s.SocksPort {
 		return true, nil
 	}
 	b.log.WarnContext(ctx, "guest_unresponsive_restart", "vm", s.Name, "pid", box.Ref().PID)
@@ -109,10 +109,10 @@ func (b *Backend) alreadyRunning(ctx context.Context, s machine.Spec) (bool, err
 func (b *Backend) waitReady(ctx context.Context, s machine.Spec, box *sandbox.Box) error {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.StartTimeout)
 	defer cancel()
-	agent := newAgentConn(s.AgentPort, s.Token)
+	agent := agentAt(s.AgentPort, s.Token)
 	interval := time.Millisecond
 	for {
-		err := agent.ping(ctx)
+		err := agent.Ping(ctx)
 		if err == nil {
 			return nil
 		}
