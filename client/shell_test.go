@@ -34,7 +34,7 @@ func (f *fakeShell) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/v1/vms/work/shell" {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(http.StatusNotImplemented)
-		io.WriteString(w, `{"status":501,"code":"not_implemented","title":"Not implemented","detail":"the shell websocket is not implemented yet"}`)
+		io.WriteString(w, `{"status":501,"code":"not_implemented","title":"Not implemented","detail":"the shell websocket is not available in this server"}`)
 		return
 	}
 	up := websocket.Upgrader{Subprotocols: []string{client.ShellSubprotocol}}

@@ -152,7 +152,8 @@ func (h *handlers) GetVMLogs(ctx context.Context, req gen.GetVMLogsRequestObject
 	return out, nil
 }
 
-// notImplemented is the answer of routes whose feature is not built yet.
+// notImplemented answers a route whose part of the server was not
+// configured (no event source, profile store or shell dialer).
 func notImplemented(what string) error {
-	return fmt.Errorf("%s is not implemented yet: %w", what, errdefs.ErrNotImplemented)
+	return fmt.Errorf("%s is not available in this server: %w", what, errdefs.ErrNotImplemented)
 }

@@ -140,8 +140,8 @@ func TestReport(t *testing.T) {
 	}{
 		{&client.Error{Status: 422, Code: "profile_directive_refused", Detail: "refused", Line: 7, Directive: "up"},
 			1, "error: refused (profile_directive_refused)\n  line 7: the directive \"up\" is not allowed in a profile\n"},
-		{&client.Error{Status: 501, Code: "not_implemented", Detail: "VPN connect is not implemented yet"},
-			1, "error: VPN connect is not implemented yet (not_implemented)\n  this daemon does not offer that yet"},
+		{&client.Error{Status: 501, Code: "not_implemented", Detail: "VPN connect is not available in this server"},
+			1, "error: VPN connect is not available in this server (not_implemented)\n  this daemon does not offer that yet"},
 		{&client.Error{Status: 502}, 1, "error: HTTP 502 (502)\n"},
 		{fmt.Errorf("start: %w", context.Canceled), ExitInterrupted, "interrupted\n"},
 		{errors.New("boom"), 1, "error: boom\n"},

@@ -8,8 +8,6 @@ import (
 	"github.com/velocitty/microvm/server/internal/gen"
 )
 
-// Routes whose features arrive later answer 501 not_implemented.
-
 // StreamEvents is served by rawRoutes, which needs the ResponseWriter;
 // the strict version is never called.
 
