@@ -57,7 +57,42 @@ func startDaemon(t *testing.T, bin, dataDir string, env ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, bin: bin, dataDir: dataDir, env: env}
 	d.start()
+	t.Cleanup(d.cleanup)
 	return d
+}
+
+// cleanup deletes every VM the test left, then stops the daemon. Guests
+// outlive the daemon by design, so a test that fails halfway would
+// otherwise leave them running.
+func (d *daemon) cleanup() {
+	if d.exited() {
+		d.start()
+	}
+	code, body := d.curl("GET", "/v1/vms", "")
+	var list struct {
+		VMs []struct {
+			Name string `json:"name"`
+		} `json:"vms"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &list) != nil {
+		d.t.Errorf("cleanup: list VMs: %d %s", code, body)
+	}
+	for _, vm := range list.VMs {
+		if code, body := d.curl("DELETE", "/v1/vms/"+vm.Name, ""); code != 204 {
+			d.t.Errorf("cleanup: delete VM %s: %d %s", vm.Name, code, body)
+		}
+	}
+	d.stop()
+}
+
+func (d *daemon) exited() bool {
+	select {
+	case err := <-d.done:
+		d.done <- err
+		return true
+	default:
+		return false
+	}
 }
 
 func (d *daemon) start() {
@@ -80,7 +115,6 @@ func (d *daemon) start() {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait(); logf.Close() }()
 	d.cmd, d.done = cmd, done
-	t.Cleanup(func() { d.stop() })
 
 	var info struct {
 		URL string `json:"url"`
@@ -112,11 +146,8 @@ func (d *daemon) kill9() {
 
 // stop ends the daemon gracefully; it is a no-op when already stopped.
 func (d *daemon) stop() {
-	select {
-	case err := <-d.done:
-		d.done <- err
+	if d.exited() {
 		return
-	default:
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
