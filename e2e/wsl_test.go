@@ -165,4 +165,9 @@ func TestWSLHungExecutable(t *testing.T) {
 	if _, err := c.GetVM(ctx, "hung"); err != nil {
 		t.Fatal(err)
 	}
+	// Deleting needs wsl.exe too: give the daemon an answering one, so
+	// the harness can remove the VM.
+	d.stop()
+	d.env = wslEnv(t, bin)
+	d.start()
 }
