@@ -64,9 +64,6 @@ type Event struct {
 	VM     string    `json:"vm"`
 	State  string    `json:"state,omitempty"`
 	Reason string    `json:"reason,omitempty"`
-	// VPN events only.
-	Profile string `json:"profile,omitempty"`
-	Retries int    `json:"retries,omitempty"`
 }
 
 // BackendInfo tells whether a backend can be used here and, if not, why.

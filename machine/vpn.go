@@ -142,7 +142,7 @@ func (m *Manager) noteVPN(name string, st agentapi.VPNStatus) {
 	if prev == seen {
 		return
 	}
-	m.events.Publish(Event{Type: EventVPNState, VM: name, State: string(st.State), Profile: st.Profile, Reason: st.LastError, Retries: st.Retries})
+	m.events.Publish(Event{Type: EventVPNState, VM: name, State: string(st.State), Reason: st.LastError})
 }
 
 // watchVPN polls the tunnels of running VMs until ctx ends.

@@ -12,17 +12,13 @@ import (
 	"github.com/velocitty/microvm/server/internal/gen"
 )
 
-// rawRoutes serves the operations that need the ResponseWriter itself
-// (a websocket upgrade, a stream) and delegates the rest to the strict
-// handler.
+// rawRoutes serves the event stream, which needs the ResponseWriter
+// itself, and delegates the rest to the strict handler (shellRoutes adds
+// the websocket upgrade on top).
 type rawRoutes struct {
 	gen.ServerInterface
 	h    *handlers
 	errs errorWriter
-}
-
-func (rr rawRoutes) OpenShell(w http.ResponseWriter, r *http.Request, _ api.VMName, _ api.OpenShellParams) {
-	rr.errs.write(w, r, notImplemented("the shell websocket"))
 }
 
 // StreamEvents serves /v1/events as server-sent events: an id and event
