@@ -120,9 +120,11 @@ func (c *cli) run(args []string) (int, error) {
 	return c.session(name, user, cd, nil, false)
 }
 
-// lookup finds a registered distribution, case-insensitively.
-func (c *cli) lookup(name string) (d distro, err error) {
-	err = c.st.locked(func() error {
+// withDistro runs fn under the state lock with the loaded registry and
+// the index of the named distribution (found case-insensitively); a name
+// not registered is wsl.exe's not-found error.
+func (c *cli) withDistro(name string, fn func(r *registry, i int) error) error {
+	return c.st.locked(func() error {
 		r, err := c.st.load()
 		if err != nil {
 			return err
@@ -131,6 +133,13 @@ func (c *cli) lookup(name string) (d distro, err error) {
 		if !ok {
 			return errNotFound()
 		}
+		return fn(r, i)
+	})
+}
+
+// lookup finds a registered distribution, case-insensitively.
+func (c *cli) lookup(name string) (d distro, err error) {
+	err = c.withDistro(name, func(r *registry, i int) error {
 		d = r.Distros[i]
 		return nil
 	})
@@ -152,15 +161,7 @@ func (c *cli) setDefault(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	err = c.st.locked(func() error {
-		r, err := c.st.load()
-		if err != nil {
-			return err
-		}
-		i, ok := r.find(name)
-		if !ok {
-			return errNotFound()
-		}
+	err = c.withDistro(name, func(r *registry, i int) error {
 		r.Default = r.Distros[i].Name
 		return c.st.save(r)
 	})
@@ -179,15 +180,7 @@ func (c *cli) terminate(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	err = c.st.locked(func() error {
-		r, err := c.st.load()
-		if err != nil {
-			return err
-		}
-		i, ok := r.find(name)
-		if !ok {
-			return errNotFound()
-		}
+	err = c.withDistro(name, func(r *registry, i int) error {
 		c.st.terminate(r.Distros[i].Name)
 		return nil
 	})
@@ -207,15 +200,7 @@ func (c *cli) unregister(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	err = c.st.locked(func() error {
-		r, err := c.st.load()
-		if err != nil {
-			return err
-		}
-		i, ok := r.find(name)
-		if !ok {
-			return errNotFound()
-		}
+	err = c.withDistro(name, func(r *registry, i int) error {
 		d := r.Distros[i]
 		c.st.terminate(d.Name)
 		if err := os.RemoveAll(d.rootfs()); err != nil {
