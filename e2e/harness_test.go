@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/velocitty/microvm/client"
 )
 
 // binDir holds microvm-api, microvm-agent and the guest image, as `make
@@ -311,4 +313,32 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 		t.Fatalf("not an address: %q", s)
 	}
 	return a
+}
+
+// pauseStallsStream pauses a VM and checks that an open download through
+// its proxy stops: every guest process, the proxy too, is frozen.
+func pauseStallsStream(t *testing.T, c *client.Client, name string, stream *socksStream) {
+	t.Helper()
+	if !stream.flowing(5 * time.Second) {
+		t.Fatal("stream through SOCKS5 does not flow")
+	}
+	if vm, err := c.PauseVM(t.Context(), name); err != nil || vm.State != "paused" {
+		t.Fatalf("pause: %+v %v", vm, err)
+	}
+	stream.drain()
+	if stream.flowing(time.Second) {
+		t.Fatal("stream still flows while the guest is paused")
+	}
+}
+
+// resumeRestartsStream resumes a paused VM and checks that the stalled
+// download continues.
+func resumeRestartsStream(t *testing.T, c *client.Client, name string, stream *socksStream) {
+	t.Helper()
+	if vm, err := c.ResumeVM(t.Context(), name); err != nil || vm.State != "running" {
+		t.Fatalf("resume: %+v %v", vm, err)
+	}
+	if !stream.flowing(5 * time.Second) {
+		t.Fatal("stream does not flow again after resume")
+	}
 }

@@ -76,36 +76,21 @@ func TestLinuxGuestLifecycle(t *testing.T) {
 	// SOCKS5 through the guest reaches a server on the host's loopback,
 	// since the guest shares the host network as WSL2 does.
 	o := startOrigin(t)
-	out, err := exec.Command("curl", "-sS", "--max-time", "10", "--socks5-hostname", vm.SocksAddress, o.URL+"/hello").Output()
-	if err != nil || string(out) != "hello from origin\n" {
-		t.Fatalf("curl through SOCKS5: %q %v", out, err)
+	if got := socksGet(t, vm.SocksAddress, o.URL+"/hello"); got != "hello from origin\n" {
+		t.Fatalf("curl through SOCKS5: %q", got)
 	}
 
 	// Pause freezes every guest process: an open download stalls, and
 	// continues after resume.
 	stream := openSocksStream(t, vm.SocksAddress, o.URL+"/stream")
-	if !stream.flowing(5 * time.Second) {
-		t.Fatal("stream through SOCKS5 does not flow")
-	}
-	if vm, err = c.PauseVM(ctx, name); err != nil || vm.State != "paused" {
-		t.Fatalf("pause: %+v %v", vm, err)
-	}
-	stream.drain()
-	if stream.flowing(time.Second) {
-		t.Fatal("stream still flows while the guest is paused")
-	}
+	pauseStallsStream(t, c, name, stream)
 	if _, err := c.Exec(ctx, name, api.ExecRequest{Argv: []string{"true"}}); !errors.Is(err, errdefs.ErrConflict) {
 		t.Fatalf("exec in a paused VM: %v, want a conflict", err)
 	}
 	if code, body := d.curl("POST", "/v1/vms/"+name+"/start", ""); code != 409 || !strings.Contains(body, `"code":"invalid_state"`) {
 		t.Fatalf("start of a paused VM: %d %s", code, body)
 	}
-	if vm, err = c.ResumeVM(ctx, name); err != nil || vm.State != "running" {
-		t.Fatalf("resume: %+v %v", vm, err)
-	}
-	if !stream.flowing(5 * time.Second) {
-		t.Fatal("stream does not flow again after resume")
-	}
+	resumeRestartsStream(t, c, name, stream)
 
 	// A crashed daemon: the guest and the open SOCKS connection survive,
 	// and a new daemon re-attaches and reports the truth.

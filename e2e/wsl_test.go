@@ -93,28 +93,13 @@ func TestWSLGuestLifecycle(t *testing.T) {
 	}
 
 	o := startOrigin(t)
-	out, err := exec.Command("curl", "-sS", "--max-time", "10", "--socks5-hostname", vm.SocksAddress, o.URL+"/hello").Output()
-	if err != nil || string(out) != "hello from origin\n" {
-		t.Fatalf("curl through SOCKS5: %q %v", out, err)
+	if got := socksGet(t, vm.SocksAddress, o.URL+"/hello"); got != "hello from origin\n" {
+		t.Fatalf("curl through SOCKS5: %q", got)
 	}
 
 	stream := openSocksStream(t, vm.SocksAddress, o.URL+"/stream")
-	if !stream.flowing(5 * time.Second) {
-		t.Fatal("stream through SOCKS5 does not flow")
-	}
-	if vm, err = c.PauseVM(ctx, name); err != nil || vm.State != "paused" {
-		t.Fatalf("pause: %+v %v", vm, err)
-	}
-	stream.drain()
-	if stream.flowing(time.Second) {
-		t.Fatal("stream still flows while the guest is paused")
-	}
-	if vm, err = c.ResumeVM(ctx, name); err != nil || vm.State != "running" {
-		t.Fatalf("resume: %+v %v", vm, err)
-	}
-	if !stream.flowing(5 * time.Second) {
-		t.Fatal("stream does not flow again after resume")
-	}
+	pauseStallsStream(t, c, name, stream)
+	resumeRestartsStream(t, c, name, stream)
 
 	d.kill9()
 	d.start()
