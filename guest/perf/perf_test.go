@@ -3,27 +3,21 @@
 package perf
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
-	"github.com/velocitty/microvm/guest/agentapi"
 	"github.com/velocitty/microvm/guest/agentclient"
+	"github.com/velocitty/microvm/internal/benchkit"
 )
 
 // Knobs (environment):
@@ -41,37 +35,8 @@ import (
 
 // TestMain doubles as the origin HTTP server when re-executed by TestPerf.
 func TestMain(m *testing.M) {
-	if addr := os.Getenv("MICROVM_PERF_ORIGIN"); addr != "" {
-		origin(addr)
-		return
-	}
+	benchkit.ServeOriginIfAsked()
 	os.Exit(m.Run())
-}
-
-// origin serves /bytes?n=N (N bytes from a 1 MiB buffer) and /small (64 B).
-func origin(addr string) {
-	block := bytes.Repeat([]byte("0123456789abcdef"), 1<<20/16)
-	small := block[:64]
-	mux := http.NewServeMux()
-	mux.HandleFunc("/bytes", func(w http.ResponseWriter, r *http.Request) {
-		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
-		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
-		for n > 0 {
-			k := min(n, int64(len(block)))
-			if _, err := w.Write(block[:k]); err != nil {
-				return
-			}
-			n -= k
-		}
-	})
-	mux.HandleFunc("/small", func(w http.ResponseWriter, r *http.Request) { w.Write(small) })
-	ln, err := net.Listen("tcp4", addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fmt.Println("ready")
-	http.Serve(ln, mux)
 }
 
 func envInt(name string, def int64) int64 {
@@ -126,9 +91,8 @@ func startProc(t testing.TB, env []string, argv ...string) *exec.Cmd {
 }
 
 type variant struct {
-	name  string
-	proxy string // "" for direct
-	pid   int    // proxy process, for CPU and memory
+	benchkit.Path
+	pid int // proxy process, for CPU and memory
 }
 
 func TestPerf(t *testing.T) {
@@ -173,13 +137,13 @@ type report struct {
 	rounds   int
 	size     int64
 	variants []variant
-	res      map[string]map[string][]float64 // metric -> variant -> samples
-	idleRSS  int                             // agent, kB
-	peakRSS  int                             // agent under 32 bulk downloads, kB
-	rtt      [3]float64                      // keystroke p50, p90, p99 µs
+	res      map[string]map[string]benchkit.Samples // metric -> variant -> samples
+	idleRSS  int                                    // agent, kB
+	peakRSS  int                                    // agent under 32 bulk downloads, kB
+	rtt      [3]float64                             // keystroke p50, p90, p99 µs
 }
 
-func (r *report) median(metric, v string) float64 { return median(r.res[metric][v]) }
+func (r *report) median(metric, v string) float64 { return r.res[metric][v].Median() }
 
 func (r *report) ratio(metric, v string) float64 {
 	if d := r.median(metric, "direct"); d > 0 {
@@ -191,6 +155,7 @@ func (r *report) ratio(metric, v string) float64 {
 // measure starts the origin, the agent and microsocks and runs every
 // metric in interleaved rounds.
 func measure(t testing.TB, size int64, rounds int) *report {
+	ctx := t.Context()
 	dir := t.TempDir()
 	bin := os.Getenv("MICROVM_BENCH_AGENT")
 	if bin == "" {
@@ -202,7 +167,7 @@ func measure(t testing.TB, size int64, rounds int) *report {
 		}
 	}
 	originAddr := freeAddr(t)
-	startProc(t, []string{"MICROVM_PERF_ORIGIN=" + originAddr}, os.Args[0])
+	startProc(t, []string{benchkit.OriginEnv + "=" + originAddr}, os.Args[0])
 	waitListening(t, originAddr)
 
 	token := "perf-token"
@@ -213,9 +178,9 @@ func measure(t testing.TB, size int64, rounds int) *report {
 	waitListening(t, socksAddr)
 	waitListening(t, controlAddr)
 	time.Sleep(200 * time.Millisecond)
-	idleRSS := procStatus(agentCmd.Process.Pid, "VmRSS")
+	idleRSS := benchkit.StatusKB(agentCmd.Process.Pid, "VmRSS")
 
-	variants := []variant{{name: "direct"}, {name: "agent", proxy: socksAddr, pid: agentCmd.Process.Pid}}
+	variants := []variant{{Path: benchkit.Path{Name: "direct"}}, {Path: benchkit.Path{Name: "agent", Proxy: socksAddr}, pid: agentCmd.Process.Pid}}
 	for _, spec := range strings.Split(os.Getenv("MICROVM_BENCH_EXTRA"), ",") {
 		name, envs, ok := strings.Cut(spec, ":")
 		if !ok {
@@ -224,21 +189,21 @@ func measure(t testing.TB, size int64, rounds int) *report {
 		c, s := freeAddr(t), freeAddr(t)
 		cmd := startProc(t, strings.Split(envs, ";"), bin, "serve", "--control-addr", c, "--socks-addr", s, "--token-file", tokenFile)
 		waitListening(t, s)
-		variants = append(variants, variant{name: name, proxy: s, pid: cmd.Process.Pid})
+		variants = append(variants, variant{Path: benchkit.Path{Name: name, Proxy: s}, pid: cmd.Process.Pid})
 	}
 	if ms, err := exec.LookPath("microsocks"); err == nil {
 		host, port, _ := net.SplitHostPort(freeAddr(t))
 		c := startProc(t, nil, ms, "-i", host, "-p", port)
 		waitListening(t, net.JoinHostPort(host, port))
-		variants = append(variants, variant{name: "microsocks", proxy: net.JoinHostPort(host, port), pid: c.Process.Pid})
+		variants = append(variants, variant{Path: benchkit.Path{Name: "microsocks", Proxy: net.JoinHostPort(host, port)}, pid: c.Process.Pid})
 	} else {
 		t.Log("microsocks not installed: measuring without it")
 	}
 
-	res := map[string]map[string][]float64{}
+	res := map[string]map[string]benchkit.Samples{}
 	add := func(metric, v string, x float64) {
 		if res[metric] == nil {
-			res[metric] = map[string][]float64{}
+			res[metric] = map[string]benchkit.Samples{}
 		}
 		res[metric][v] = append(res[metric][v], x)
 	}
@@ -252,32 +217,47 @@ func measure(t testing.TB, size int64, rounds int) *report {
 				break
 			}
 			if curlErr == nil {
-				cpu0 := procCPU(v.pid)
-				mbps := curlDownload(t, v, originAddr, size)
-				add("curl MB/s", v.name, mbps)
+				cpu0 := benchkit.CPUSeconds(v.pid)
+				mbps, err := benchkit.CurlDownload(ctx, v.Path, fmt.Sprintf("http://%s/bytes?n=%d", originAddr, size))
+				if err != nil {
+					t.Fatal(err)
+				}
+				add("curl MB/s", v.Name, mbps)
 				if v.pid != 0 {
-					add("proxy CPU s/GiB", v.name, (procCPU(v.pid)-cpu0)/(float64(size)/(1<<30)))
+					add("proxy CPU s/GiB", v.Name, (benchkit.CPUSeconds(v.pid)-cpu0)/(float64(size)/(1<<30)))
 				}
 			}
-			add("Go client MB/s", v.name, goDownload(t, v, originAddr, size))
+			mbps, err := benchkit.Download(ctx, v.Path, originAddr, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			add("Go client MB/s", v.Name, mbps)
 		}
 		for _, v := range variants {
 			if !doConn {
 				break
 			}
-			cpu0 := procCPU(v.pid)
-			rate, p50, p99, n := connRate(t, v, originAddr, 3000, 5*time.Second)
-			if v.pid != 0 {
-				add("proxy CPU µs/conn", v.name, (procCPU(v.pid)-cpu0)*1e6/float64(n+50))
+			cpu0 := benchkit.CPUSeconds(v.pid)
+			res, err := benchkit.ConnRate(ctx, v.Path, originAddr, 3000, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
 			}
-			add("conn+GET/s c=1", v.name, rate)
-			add("p50 µs c=1", v.name, p50)
-			add("p99 µs c=1", v.name, p99)
+			if v.pid != 0 {
+				add("proxy CPU µs/conn", v.Name, (benchkit.CPUSeconds(v.pid)-cpu0)*1e6/float64(len(res.Latency)+50))
+			}
+			add("conn+GET/s c=1", v.Name, res.Rate)
+			add("p50 µs c=1", v.Name, res.Latency.Median())
+			add("p99 µs c=1", v.Name, res.Latency.Percentile(99))
 		}
 		t.Logf("round %d done", r+1)
 	}
 	// Memory under 32 parallel bulk downloads through the agent.
-	peak := bulkRSS(t, variants[1], originAddr, min(size, 64<<20))
+	peak, err := benchkit.PeakRSS(variants[1].pid, func() error {
+		return benchkit.Downloads(ctx, variants[1].Path, originAddr, min(size, 64<<20), 32)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rtt := keystrokes(t, controlAddr, token, 2000)
 
 	return &report{rounds: rounds, size: size, variants: variants, res: res, idleRSS: idleRSS, peakRSS: peak, rtt: rtt}
@@ -289,21 +269,21 @@ func (r *report) String() string {
 	fmt.Fprintf(&b, "\n%d rounds, bulk %d MiB, medians (ratio to direct)\n", rounds, size>>20)
 	for _, m := range []string{"curl MB/s", "Go client MB/s", "proxy CPU s/GiB", "conn+GET/s c=1", "p50 µs c=1", "p99 µs c=1", "proxy CPU µs/conn"} {
 		fmt.Fprintf(&b, "%-18s", m)
-		direct := median(res[m]["direct"])
+		direct := res[m]["direct"].Median()
 		for _, v := range variants {
-			s, ok := res[m][v.name]
+			s, ok := res[m][v.Name]
 			if !ok {
 				continue
 			}
-			x := median(s)
+			x := s.Median()
 			ratio := ""
 			if direct > 0 && strings.Contains(m, "/s") && !strings.Contains(m, "CPU") {
 				ratio = fmt.Sprintf(" (%.2f)", x/direct)
 			}
-			if (strings.HasPrefix(m, "p50") || strings.HasPrefix(m, "p99")) && v.name != "direct" {
+			if (strings.HasPrefix(m, "p50") || strings.HasPrefix(m, "p99")) && v.Name != "direct" {
 				ratio = fmt.Sprintf(" (+%.0f)", x-direct)
 			}
-			fmt.Fprintf(&b, "  %s %.2f%s [%s]", v.name, x, ratio, spread(s))
+			fmt.Fprintf(&b, "  %s %.2f%s [%.0f–%.0f]", v.Name, x, ratio, s.Min(), s.Max())
 		}
 		b.WriteString("\n")
 	}
@@ -312,220 +292,21 @@ func (r *report) String() string {
 	return b.String()
 }
 
-func median(s []float64) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func spread(s []float64) string {
-	return fmt.Sprintf("%.0f–%.0f", slices.Min(s), slices.Max(s))
-}
-
-// procCPU is a process's user+system CPU seconds so far.
-func procCPU(pid int) float64 {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ
-}
-
-// procStatus reads a kB field of /proc/pid/status.
-func procStatus(pid int, field string) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return n
-		}
-	}
-	return 0
-}
-
-func curlDownload(t testing.TB, v variant, origin string, size int64) float64 {
-	args := []string{"-s", "-o", "/dev/null", "-w", "%{speed_download}", "--max-time", "120"}
-	if v.proxy != "" {
-		args = append(args, "--socks5-hostname", v.proxy)
-	}
-	args = append(args, fmt.Sprintf("http://%s/bytes?n=%d", origin, size))
-	out, err := exec.Command("curl", args...).Output()
-	if err != nil {
-		t.Fatalf("curl %s: %v", v.name, err)
-	}
-	bps, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-	return bps / 1e6
-}
-
-// dial connects to origin, through v's proxy when it has one, with a
-// SOCKS5 no-auth greeting and a CONNECT naming the host as a domain (as
-// curl --socks5-hostname does).
-func dial(v variant, origin string) (net.Conn, error) {
-	if v.proxy == "" {
-		return net.Dial("tcp4", origin)
-	}
-	c, err := net.Dial("tcp4", v.proxy)
-	if err != nil {
-		return nil, err
-	}
-	host, portS, _ := net.SplitHostPort(origin)
-	port, _ := strconv.Atoi(portS)
-	var buf [64]byte
-	if _, err := c.Write([]byte{5, 1, 0}); err != nil {
-		c.Close()
-		return nil, err
-	}
-	if _, err := io.ReadFull(c, buf[:2]); err != nil || buf[1] != 0 {
-		c.Close()
-		return nil, fmt.Errorf("greeting: %x %v", buf[:2], err)
-	}
-	req := append([]byte{5, 1, 0, 3, byte(len(host))}, host...)
-	req = append(req, byte(port>>8), byte(port))
-	if _, err := c.Write(req); err != nil {
-		c.Close()
-		return nil, err
-	}
-	if _, err := io.ReadFull(c, buf[:10]); err != nil || buf[1] != 0 {
-		c.Close()
-		return nil, fmt.Errorf("connect: %x %v", buf[:10], err)
-	}
-	return c, nil
-}
-
-func goDownload(t testing.TB, v variant, origin string, size int64) float64 {
-	c, err := dial(v, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	start := time.Now()
-	fmt.Fprintf(c, "GET /bytes?n=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", size)
-	br := bufio.NewReaderSize(c, 64<<10)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 64<<10))
-	if err != nil || n != size {
-		t.Fatalf("%s: %d bytes, %v", v.name, n, err)
-	}
-	return float64(size) / time.Since(start).Seconds() / 1e6
-}
-
-// connRate runs new connection + GET /small, one at a time, for at most n
-// requests or d, after 50 warm-up requests. It returns requests per second,
-// the p50 and p99 latency in µs and the number of measured requests.
-func connRate(t testing.TB, v variant, origin string, n int, d time.Duration) (rate, p50, p99 float64, count int) {
-	one := func() error {
-		c, err := dial(v, origin)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		if _, err := io.WriteString(c, "GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, c)
-		return err
-	}
-	for range 50 {
-		if err := one(); err != nil {
-			t.Fatalf("%s: %v", v.name, err)
-		}
-	}
-	lat := make([]float64, 0, n)
-	start := time.Now()
-	for len(lat) < n && time.Since(start) < d {
-		t0 := time.Now()
-		if err := one(); err != nil {
-			t.Fatalf("%s: %v", v.name, err)
-		}
-		lat = append(lat, float64(time.Since(t0).Microseconds()))
-	}
-	el := time.Since(start)
-	slices.Sort(lat)
-	return float64(len(lat)) / el.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100], len(lat)
-}
-
-// bulkRSS runs 32 parallel downloads through v and returns the peak RSS
-// (kB) of v's process, sampled every 50 ms and read from VmHWM.
-func bulkRSS(t testing.TB, v variant, origin string, size int64) int {
-	os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", v.pid), []byte("5"), 0)
-	stop := make(chan struct{})
-	peak := 0
-	var samp sync.WaitGroup
-	samp.Go(func() {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			peak = max(peak, procStatus(v.pid, "VmRSS"))
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	var wg sync.WaitGroup
-	for range 32 {
-		wg.Go(func() { goDownload(t, v, origin, size) })
-	}
-	wg.Wait()
-	close(stop)
-	samp.Wait()
-	return max(peak, procStatus(v.pid, "VmHWM"))
-}
-
-// keystrokes sends one byte at a time to `cat` on a raw PTY through the
-// agent's shell websocket and waits for its echo. It returns the p50, p90
-// and p99 round trip in µs after 100 warm-up keys.
+// keystrokes measures keystroke round trips through the agent's shell
+// websocket and returns the p50, p90 and p99 in µs.
 func keystrokes(t testing.TB, controlAddr, token string, n int) [3]float64 {
 	cl := agentclient.New(controlAddr, token)
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ws, err := cl.DialShell(ctx, []string{"sh", "-c", "stty raw -echo && echo ready && exec cat"}, 80, 24)
+	ws, err := cl.DialShell(ctx, benchkit.KeystrokeArgv, 80, 24)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	var got []byte
-	for !bytes.Contains(got, []byte("ready")) {
-		_, m, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, m[1:]...)
+	lat, err := benchkit.Keystrokes(ws, n, 100)
+	if err != nil {
+		t.Fatal(err)
 	}
-	frame := []byte{agentapi.ChannelStdin, 'x'}
-	lat := make([]float64, 0, n)
-	for i := range n + 100 {
-		t0 := time.Now()
-		if err := ws.WriteMessage(websocket.BinaryMessage, frame); err != nil {
-			t.Fatal(err)
-		}
-		for {
-			_, m, err := ws.ReadMessage()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(m) > 1 && m[0] == agentapi.ChannelOutput && bytes.IndexByte(m[1:], 'x') >= 0 {
-				break
-			}
-		}
-		if i >= 100 {
-			lat = append(lat, float64(time.Since(t0).Nanoseconds())/1e3)
-		}
-	}
-	slices.Sort(lat)
-	return [3]float64{lat[len(lat)/2], lat[len(lat)*9/10], lat[len(lat)*99/100]}
+	return [3]float64{lat.Median(), lat.Percentile(90), lat.Percentile(99)}
 }
