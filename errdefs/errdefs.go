@@ -25,7 +25,23 @@ var (
 	ErrUnauthorized   = errors.New("unauthorized")        // 401
 	ErrPortInUse      = errors.New("port in use")         // 409
 	ErrInternal       = errors.New("internal error")      // 500
+	ErrNoSpace        = errors.New("no space left")       // 507
 )
+
+// IsNoSpace reports whether err is ErrNoSpace or the system's own error
+// for a full disk or an exhausted quota, which the layers below pass up
+// unclassified.
+func IsNoSpace(err error) bool {
+	if errors.Is(err, ErrNoSpace) {
+		return true
+	}
+	for _, errno := range noSpaceErrnos {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
+}
 
 // StateError reports an operation refused because of a VM's current state.
 // It matches ErrConflict with errors.Is.

@@ -33,6 +33,7 @@ const (
 	codeUnavailable      = "unavailable"
 	codeBackendUnavail   = "backend_unavailable"
 	codeTimeout          = "timeout"
+	codeNoSpace          = "insufficient_storage"
 )
 
 // backendError marks an error from starting or creating a VM, so that an
@@ -73,6 +74,7 @@ var titles = map[string]string{
 	codeUnavailable:      "Unavailable",
 	codeBackendUnavail:   "Backend unavailable",
 	codeTimeout:          "Timed out",
+	codeNoSpace:          "Insufficient storage",
 }
 
 // problemFor maps an error from the layers below to a problem document.
@@ -121,6 +123,8 @@ func problemFor(err error) (p *api.Problem, internal bool) {
 		p = newProblem(http.StatusGatewayTimeout, codeTimeout, err.Error())
 	case errors.Is(err, errdefs.ErrUnauthorized):
 		p = newProblem(http.StatusUnauthorized, codeUnauthorized, err.Error())
+	case errdefs.IsNoSpace(err):
+		p = newProblem(http.StatusInsufficientStorage, codeNoSpace, err.Error())
 	default:
 		return newProblem(http.StatusInternalServerError, codeInternal,
 			"the daemon failed unexpectedly; its log has the details"), true

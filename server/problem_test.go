@@ -37,6 +37,7 @@ func TestProblemFor(t *testing.T) {
 		{wrap(errdefs.ErrTooLarge), 413, "too_large", false},
 		{wrap(&http.MaxBytesError{Limit: 10}), 413, "too_large", false},
 		{wrap(errdefs.ErrUnauthorized), 401, "unauthorized", false},
+		{wrap(errdefs.ErrNoSpace), 507, "insufficient_storage", false},
 		{wrap(&vpn.DirectiveError{Line: 4, Directive: "up", Reason: "runs programs"}), 422, "profile_directive_refused", false},
 		{wrap(errdefs.ErrInternal), 500, "internal", true},
 		{errors.New("surprise"), 500, "internal", true},
