@@ -76,8 +76,10 @@ check-web: web ## fail when the vendored browser assets differ from the lock fil
 lint: ## gofmt, go vet (Linux and Windows) and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt" >&2; exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags e2e,bench ./e2e/ ./bench/
 	GOOS=windows $(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	$(GO) tool staticcheck -tags e2e,bench ./e2e/ ./bench/
 
 .PHONY: windows
 windows: ## cross-compile the daemon and compile every test for Windows
@@ -104,12 +106,23 @@ e2e: build guest-image wslemu ## end-to-end tests: real daemon, real guests, dri
 		$(GO) test -tags e2e -count=1 -timeout 30m -v ./e2e/... 2>&1 | tee e2e/artifacts/e2e.log; exit $${PIPESTATUS[0]}
 
 .PHONY: test
-test: deps lint check-generated windows agent-arm64 unit fuzz e2e ## everything CI runs
+test: deps lint check-generated windows agent-arm64 unit fuzz e2e bench-check ## everything CI runs
 
 .PHONY: bench
-bench: build ## benchmarks: ours against the direct path and peers, as ratios
+bench: build guest-image ## measure everything against baselines and peers; writes bench/report.{md,json,svg} (root)
+	MICROVM_BENCH_BIN=$(CURDIR)/$(BIN) $(GO) test -tags bench -count=1 -v -run TestReport -timeout 60m ./bench/
+
+.PHONY: bench-check
+bench-check: build guest-image ## run the benchmark report in its short form, to keep it working (root)
+	@mkdir -p e2e/artifacts/bench
+	MICROVM_BENCH_BIN=$(CURDIR)/$(BIN) MICROVM_BENCH_OUT=$(CURDIR)/e2e/artifacts/bench \
+		$(GO) test -tags bench -short -count=1 -run TestReport -timeout 10m ./bench/
+
+.PHONY: bench-go
+bench-go: build ## the per-package Go benchmarks and the REST comparison script
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./server/
 	MICROVM_BENCH=1 $(GO) test -count=1 -v -run Perf ./guest/perf/
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./guest/vpn/
 	bench/rest.sh 5 10s
 
 .PHONY: clean

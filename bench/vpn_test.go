@@ -1,0 +1,99 @@
+//go:build bench && linux
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/velocitty/microvm/api"
+	"github.com/velocitty/microvm/internal/benchkit"
+	"github.com/velocitty/microvm/internal/benchreport"
+	"github.com/velocitty/microvm/internal/vpnlab"
+)
+
+// vpn compares connecting the guest to a real OpenVPN server through the
+// API with a bare openvpn client connecting to the same server, and
+// downloads through the proxy and tunnel with downloads from the bare
+// client's namespace.
+func (b *bench) vpn() []benchreport.Row {
+	lab := vpnlab.New(b.t, vpnlab.Options{Proto: "udp"})
+	user, pass := lab.Username, lab.Password
+	if _, err := b.c.CreateProfile(b.ctx(), api.CreateVPNProfileRequest{Name: "lab", Config: lab.ClientConfig, Username: &user, Password: &pass}); err != nil {
+		b.t.Fatal(err)
+	}
+	connect, mbps := samples{}, samples{}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+	for range b.k.cycles {
+		t0 := time.Now()
+		if _, err := b.c.ConnectVPN(b.ctx(), vmName, "lab"); err != nil {
+			b.t.Fatal(err)
+		}
+		b.waitVPN(api.VPNStateConnected)
+		connect.add("microvm", ms(time.Since(t0)))
+		if _, err := b.c.DisconnectVPN(b.ctx(), vmName); err != nil {
+			b.t.Fatal(err)
+		}
+		bare := lab.StartBareClient(b.t)
+		connect.add("openvpn", ms(bare.ConnectTime))
+		bare.Stop()
+	}
+
+	if _, err := b.c.ConnectVPN(b.ctx(), vmName, "lab"); err != nil {
+		b.t.Fatal(err)
+	}
+	b.waitVPN(api.VPNStateConnected)
+	bare := lab.StartBareClient(b.t)
+	paths := []struct {
+		path   benchkit.Path
+		origin string
+	}{
+		{benchkit.Path{Name: "openvpn", Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return vpnlab.DialIn(ctx, bare.NS, network, addr)
+		}}, lab.HTTPAddr.String()},
+		// By name, resolved in the guest through the VPN's DNS, as
+		// Velocitty's connections are.
+		{benchkit.Path{Name: "microvm", Proxy: b.vm.SocksAddress}, fmt.Sprintf("%s:%d", lab.RemoteName, lab.HTTPAddr.Port())},
+	}
+	for range b.k.rounds {
+		for _, p := range paths {
+			x, err := benchkit.Download(b.ctx(), p.path, p.origin, b.k.vpnBulk)
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			mbps.add(p.path.Name, x)
+		}
+	}
+	bare.Stop()
+	if _, err := b.c.DisconnectVPN(b.ctx(), vmName); err != nil {
+		b.t.Fatal(err)
+	}
+	const sec = "VPN (OpenVPN over UDP, server in a namespace)"
+	rows := []benchreport.Row{
+		connect.row(sec, "connect: PUT until the API reports connected", "ms", benchreport.Lower, "microvm", "openvpn", ""),
+		mbps.row(sec, fmt.Sprintf("download of %d MiB through SOCKS5 and the tunnel", b.k.vpnBulk>>20), "MB/s", benchreport.Higher, "microvm", "openvpn", ""),
+	}
+	rows[0].Note = "baseline: a bare openvpn client until \"Initialization Sequence Completed\", configuring its own tun device"
+	rows[1].Note = "baseline: the same download from the bare client's namespace"
+	return rows
+}
+
+// waitVPN polls the VM's tunnel every 2 ms until it reaches state.
+func (b *bench) waitVPN(state api.VPNState) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := b.c.VPNStatus(b.ctx(), vmName)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if st.State == state {
+			return
+		}
+		if st.State == api.VPNStateFailed || time.Now().After(deadline) {
+			b.t.Fatalf("VPN is %s (%v), not %s", st.State, st.LastError, state)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
