@@ -108,6 +108,13 @@ e2e: build guest-image wslemu ## end-to-end tests: real daemon, real guests, dri
 .PHONY: test
 test: deps lint check-generated windows agent-arm64 unit fuzz e2e bench-check ## everything CI runs
 
+.PHONY: soak
+soak: build guest-image wslemu ## reliability suite with its load held for SOAK (default 5m); writes bench/reliability.md (root)
+	@mkdir -p e2e/artifacts
+	MICROVM_SOAK=$(or $(SOAK),5m) MICROVM_E2E_BIN=$(CURDIR)/$(BIN) MICROVM_TEST_IMAGE=$(CURDIR)/$(IMAGE) MICROVM_TEST_AGENT=$(CURDIR)/$(BIN)/microvm-agent \
+		$(GO) test -tags e2e -count=1 -timeout 90m -v -run 'TestLoad|TestFault|TestHostile|TestVPN' ./e2e/ 2>&1 | tee e2e/artifacts/soak.log; exit $${PIPESTATUS[0]}
+	cp e2e/artifacts/reliability.md bench/reliability.md
+
 .PHONY: bench
 bench: build guest-image ## measure everything against baselines and peers; writes bench/report.{md,json,svg} (root)
 	MICROVM_BENCH_BIN=$(CURDIR)/$(BIN) $(GO) test -tags bench -count=1 -v -run TestReport -timeout 60m ./bench/
