@@ -362,6 +362,12 @@ func TestVPNConnectRemembersProfileAndEmitsEvents(t *testing.T) {
 	defer cancel()
 	fb.SetVPN("default", agentapi.VPNStatus{State: agentapi.VPNReconnecting, Profile: "work", Retries: 1})
 	wantVPNEvent(t, events, agentapi.VPNReconnecting)
+	// It came from the agent's long poll, not from polling.
+	if fb.VPNWatches() == 0 {
+		t.Fatal("the change was not seen through VPNWatch")
+	}
+	fb.SetVPN("default", agentapi.VPNStatus{State: agentapi.VPNConnected, Profile: "work"})
+	wantVPNEvent(t, events, agentapi.VPNConnected)
 
 	// Stop ends the tunnel; start reconnects the remembered profile.
 	if _, err := m.Stop(ctx, "default"); err != nil {

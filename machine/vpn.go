@@ -15,11 +15,6 @@ type Profiles interface {
 	Credentials(ctx context.Context, name string) (username, password string, err error)
 }
 
-// vpnPollInterval is how often the tunnels of running VMs are checked, so
-// that every change the agent makes on its own (reconnecting, connected
-// again, failed) becomes an event.
-const vpnPollInterval = 500 * time.Millisecond
-
 // ConnectVPN selects a profile for a running VM: the agent starts openvpn
 // and routes the VM's SOCKS5 proxy through the tunnel once it is up. The
 // choice is remembered, so the VM reconnects it when it starts again.
@@ -143,33 +138,4 @@ func (m *Manager) noteVPN(name string, st agentapi.VPNStatus) {
 		return
 	}
 	m.events.Publish(Event{Type: EventVPNState, VM: name, State: string(st.State), Reason: st.LastError})
-}
-
-// watchVPN polls the tunnels of running VMs until ctx ends.
-func (m *Manager) watchVPN(ctx context.Context) {
-	t := time.NewTicker(vpnPollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, vm := range m.List(ctx) {
-			if vm.State != StateRunning {
-				continue
-			}
-			m.mu.Lock()
-			_, seen := m.vpn[vm.Name]
-			m.mu.Unlock()
-			if vm.VPNProfile == "" && !seen {
-				continue
-			}
-			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			if _, err := m.VPNStatus(cctx, vm.Name); err != nil && ctx.Err() == nil {
-				m.log.DebugContext(ctx, "polling VPN status", "vm", vm.Name, "err", err)
-			}
-			cancel()
-		}
-	}
 }

@@ -26,6 +26,10 @@ type Backend struct {
 	failing map[string]error // op -> error to return
 	vpn     map[string]agentapi.VPNStatus
 	unavail error
+
+	vpnGen     uint64
+	vpnChanged chan struct{} // closed at the next SetVPN
+	vpnWatches int
 }
 
 // NewBackend returns a fake backend with no guests.
