@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,7 @@ func TestFaultAgentKilled(t *testing.T) {
 	for _, victim := range []string{"serve", "init"} {
 		mountNS := guestMountNS(t, vmDir)
 		pid := agentPID(t, mountNS, victim)
+		procs := snapshot(guestPIDs(mountNS))
 
 		errored := nextEvent(t, c, func(ev api.Event) bool {
 			return ev.VM == name && ev.Type == "vm.state" && ev.State == "error"
@@ -67,7 +69,7 @@ func TestFaultAgentKilled(t *testing.T) {
 		if ev.Reason != got.Reason {
 			t.Errorf("event reason %q differs from the VM's %q", ev.Reason, got.Reason)
 		}
-		waitFor(t, 10*time.Second, "the dead guest's processes are gone", func() bool { return len(guestPIDs(mountNS)) == 0 })
+		waitFor(t, 10*time.Second, "the dead guest's processes are gone", func() bool { return len(alive(procs)) == 0 })
 		if _, err := c.Exec(ctx, name, api.ExecRequest{Argv: []string{"true"}}); !errors.Is(err, errdefs.ErrConflict) {
 			t.Fatalf("exec in a VM in error: %v, want a conflict", err)
 		}
@@ -244,4 +246,49 @@ func markedPIDs(mountNS, marker string) []int {
 		}
 	}
 	return pids
+}
+
+// proc is a process told apart from a later one with the same pid by
+// its start time.
+type proc struct {
+	pid   int
+	start string
+}
+
+// snapshot records processes by pid and start time. Namespace ids are
+// reused once a namespace is gone, so a dead guest's processes are looked
+// for by their identity, not by namespace.
+func snapshot(pids []int) []proc {
+	var ps []proc
+	for _, pid := range pids {
+		if st := procStart(pid); st != "" {
+			ps = append(ps, proc{pid, st})
+		}
+	}
+	return ps
+}
+
+// alive returns the processes of ps that still run.
+func alive(ps []proc) []proc {
+	var left []proc
+	for _, p := range ps {
+		if procStart(p.pid) == p.start {
+			left = append(left, p)
+		}
+	}
+	return left
+}
+
+// procStart returns a process's start time in clock ticks since boot, ""
+// when it is gone or a zombie.
+func procStart(pid int) string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 20 || f[0] == "Z" {
+		return ""
+	}
+	return f[19]
 }
