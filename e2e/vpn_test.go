@@ -115,27 +115,33 @@ func testVPN(t *testing.T, proto string) {
 	began = time.Now()
 	waitVPNLeaves(t, c, name, st.Since, 10*time.Second)
 	waitVPN(t, c, name, "connected", 15*time.Second)
-	t.Logf("%s: reconnected %v after openvpn was killed", proto, time.Since(began).Round(time.Millisecond))
+	observe(t, "%s: reconnected %v after openvpn was killed", proto, time.Since(began).Round(time.Millisecond))
 	socksGet(t, vm.SocksAddress, remote+"/")
 
 	// Server down: reconnecting, proxied connections fail fast and never
 	// go direct; server back: connected again.
+	began = time.Now()
 	lab.StopServer()
 	waitVPN(t, c, name, "reconnecting", 30*time.Second)
+	observe(t, "%s: server stopped: reconnecting reported after %v", proto, time.Since(began).Round(time.Millisecond))
 	began = time.Now()
 	if out, err := exec.Command("curl", "-sS", "--max-time", "5", "--socks5-hostname", vm.SocksAddress, remote+"/ip").CombinedOutput(); err == nil {
 		t.Fatalf("proxied request succeeded while the tunnel is down: %s", out)
 	}
-	if took := time.Since(began); took > 4*time.Second {
+	took := time.Since(began)
+	if took > 4*time.Second {
 		t.Fatalf("kill switch is slow: a proxied request took %v to fail", took)
 	}
+	observe(t, "%s: tunnel down: a proxied request failed after %v", proto, took.Round(time.Millisecond))
 	o := startOrigin(t)
 	if out, err := exec.Command("curl", "-sS", "--max-time", "5", "--socks5-hostname", vm.SocksAddress, o.URL+"/hello").CombinedOutput(); err == nil {
 		t.Fatalf("proxy went direct while the tunnel is down: %s", out)
 	}
+	began = time.Now()
 	lab.StartServer()
 	waitVPN(t, c, name, "connected", 60*time.Second)
 	socksGet(t, vm.SocksAddress, remote+"/")
+	observe(t, "%s: server back: connected and proxying again after %v", proto, time.Since(began).Round(time.Millisecond))
 
 	// Host routes and DNS never changed.
 	if after, _ := vpnlab.HostRoutes(); after != routesBefore {
