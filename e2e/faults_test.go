@@ -83,28 +83,13 @@ func TestFaultKillDuringProfileWrites(t *testing.T) {
 	}
 	var totalAcks, tempsSeen, halfCreated int64
 	for round := range rounds {
-		c := newClient(t, d)
-		var acks atomic.Int64
-		var wg sync.WaitGroup
-		errs := make([]error, writers)
-		for i, w := range ws {
-			wg.Go(func() { errs[i] = w.run(t.Context(), c, names, &acks) })
-		}
 		// Kill at a different point of the burst each round.
-		target := int64(10 + 17*round%40)
-		waitFor(t, 30*time.Second, fmt.Sprintf("%d acknowledged writes", target), func() bool { return acks.Load() >= target })
-		d.kill9()
-		wg.Wait()
-		for i, err := range errs {
-			if err == nil || errors.Is(err, context.Canceled) {
-				t.Fatalf("writer %d ended without the daemon's death: %v", i, err)
-			}
-		}
-		totalAcks += acks.Load()
+		acks := killDuringBurst(t, d, ws, names, int64(10+17*round%40))
+		totalAcks += acks
 		tempsSeen += int64(len(profileTemps(t, dataDir)))
 
 		d.start()
-		c = newClient(t, d)
+		c := newClient(t, d)
 		for _, w := range ws {
 			for name, host := range w.pending {
 				if checkProfileAfterCrash(t, c, name, w.acked[name], host) {
@@ -120,6 +105,32 @@ func TestFaultKillDuringProfileWrites(t *testing.T) {
 	observe(t, "%d rounds of %d concurrent writers killed with SIGKILL mid-burst: %d acknowledged writes, all intact after restart; %d temporary files found after the kills, none after restart",
 		rounds, writers, totalAcks, tempsSeen)
 	observe(t, "%d unacknowledged creates were visible after restart without their credentials (record written, credentials not yet)", halfCreated)
+}
+
+// killDuringBurst runs the writers against d, kills d with SIGKILL once
+// target writes were acknowledged, and returns how many were.
+func killDuringBurst(t *testing.T, d *daemon, ws []*profileWriter, names int, target int64) int64 {
+	t.Helper()
+	c := newClient(t, d)
+	ctx, cancel := context.WithCancel(t.Context())
+	var acks atomic.Int64
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	errs := make([]error, len(ws))
+	for i, w := range ws {
+		wg.Go(func() { errs[i] = w.run(ctx, c, names, &acks) })
+	}
+	waitFor(t, 30*time.Second, fmt.Sprintf("%d acknowledged writes", target), func() bool { return acks.Load() >= target })
+	d.kill9()
+	wg.Wait()
+	for i, err := range errs {
+		var ce *client.Error
+		if err == nil || errors.Is(err, context.Canceled) || errors.As(err, &ce) {
+			t.Fatalf("writer %d did not end by the daemon's death: %v", i, err)
+		}
+	}
+	return acks.Load()
 }
 
 // checkProfileAfterCrash checks that profile name holds the last
