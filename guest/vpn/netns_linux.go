@@ -148,3 +148,19 @@ func (n *tunnelNS) Close() error {
 	}
 	return nil
 }
+
+// openTun opens the tun clone device from inside the namespace, so that
+// the device made through it belongs to the namespace from birth. Only the
+// access mode and O_NONBLOCK of flags are kept.
+func (n *tunnelNS) openTun(flags int) (int, error) {
+	fd := -1
+	err := n.do(func() error {
+		var err error
+		fd, err = unix.Open(tunPath, flags&(unix.O_ACCMODE|unix.O_NONBLOCK)|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return -1, fmt.Errorf("open %s in tunnel namespace: %w", tunPath, err)
+	}
+	return fd, nil
+}

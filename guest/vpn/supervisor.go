@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,7 +20,12 @@ import (
 
 // Config configures a Supervisor. The zero value works on Linux as root.
 type Config struct {
-	OpenVPN    string // openvpn binary; default /usr/sbin/openvpn
+	OpenVPN string // openvpn binary; default /usr/sbin/openvpn
+	// Launcher is a binary that calls RunLauncherIfAsked first thing
+	// (the agent's own): openvpn is started through it so that its tun
+	// device is made inside the tunnel namespace. Empty: openvpn is
+	// started directly and its device moved there after it is made.
+	Launcher   string
 	RuntimeDir string // parent of per-connection 0700 dirs; default os.TempDir()
 	// Logger receives openvpn's log and the supervisor's own records; the
 	// agent passes one tagged with source "vpn". Never gets a secret.
@@ -47,6 +53,10 @@ type Supervisor struct {
 
 	op    sync.Mutex // serializes Connect and Disconnect
 	pubMu sync.Mutex // orders OnStatus calls
+
+	// launcherBroken is set once the launcher failed to hand over; later
+	// connects start openvpn directly.
+	launcherBroken atomic.Bool
 
 	mu      sync.Mutex
 	status  agentapi.VPNStatus
