@@ -55,6 +55,7 @@ var classes = map[string][]error{
 	"backend_unavailable":       {errdefs.ErrUnavailable},
 	"not_implemented":           {errdefs.ErrNotImplemented},
 	"timeout":                   {errdefs.ErrTimeout},
+	"insufficient_storage":      {errdefs.ErrNoSpace},
 	"internal":                  {errdefs.ErrInternal},
 }
 
@@ -69,6 +70,7 @@ var statusClasses = map[int]error{
 	http.StatusUnprocessableEntity:   errdefs.ErrInvalid,
 	http.StatusNotImplemented:        errdefs.ErrNotImplemented,
 	http.StatusServiceUnavailable:    errdefs.ErrUnavailable,
+	http.StatusInsufficientStorage:   errdefs.ErrNoSpace,
 	http.StatusGatewayTimeout:        errdefs.ErrTimeout,
 }
 

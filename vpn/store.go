@@ -170,13 +170,22 @@ func (s *Store) Put(ctx context.Context, name string, in PutInput) (p Profile, c
 	if in.Password != nil {
 		creds.Password = *in.Password
 	}
-	// The record goes first: a crash in between leaves the new config with
-	// the old credentials, which the next Put repairs.
-	if err := s.writeJSON(s.recordPath(name), rec); err != nil {
-		return Profile{}, false, fmt.Errorf("put profile %s: %w", name, err)
+	// A new profile's credentials go first, so that a crash in between
+	// leaves no visible profile without them, only orphaned credentials
+	// that the next create of the name removes. A replaced profile's
+	// record goes first: a crash in between leaves the new config with the
+	// old credentials, which the next Put repairs.
+	writes := []func() error{
+		func() error { return s.writeJSON(s.recordPath(name), rec) },
+		func() error { return s.writeCredentials(name, creds) },
 	}
-	if err := s.writeCredentials(name, creds); err != nil {
-		return Profile{}, false, fmt.Errorf("put profile %s: %w", name, err)
+	if created {
+		writes[0], writes[1] = writes[1], writes[0]
+	}
+	for _, write := range writes {
+		if err := write(); err != nil {
+			return Profile{}, false, fmt.Errorf("put profile %s: %w", name, err)
+		}
 	}
 	return profileOf(rec, cfg, creds), created, nil
 }
