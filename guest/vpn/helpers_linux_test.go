@@ -50,17 +50,6 @@ func logText(s *Supervisor) string {
 // newSupervisor returns a Supervisor with quick backoff whose log goes to
 // t, closed when t ends (before the lab is torn down).
 func newSupervisor(t testing.TB, cfg Config) *Supervisor {
-	if cfg.Launcher == "" {
-		// This test binary is the launcher, as the agent's binary is in a
-		// guest (TestMain calls RunLauncherIfAsked).
-		cfg.Launcher = "/proc/self/exe"
-	}
-	return newSupervisorWith(t, cfg)
-}
-
-// newSupervisorWith is newSupervisor without the launcher default: a
-// Config without Launcher starts openvpn directly.
-func newSupervisorWith(t testing.TB, cfg Config) *Supervisor {
 	w := &testWriter{t: t}
 	cfg.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.MinBackoff == 0 {

@@ -104,28 +104,18 @@ func (s *session) attempt(ctx context.Context) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
-	launch, err := s.viaLauncher(cmd)
+	stopOpener, err := s.startOpenVPN(cmd)
 	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		launch.abort()
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, exec.ErrNotFound) {
 			return fatal(fmt.Errorf("start openvpn: %w: %w", err, errdefs.ErrUnavailable))
 		}
 		return fmt.Errorf("start openvpn: %w", err)
 	}
+	defer stopOpener()
 	s.pid.Store(int64(cmd.Process.Pid))
 	s.log.Info("vpn_openvpn_started", "pid", cmd.Process.Pid)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	stopOpener, err := launch.started()
-	if err != nil {
-		cancel()
-		<-exited
-		return err
-	}
-	defer stopOpener()
 
 	accepted := make(chan *net.UnixConn, 1)
 	go func() {

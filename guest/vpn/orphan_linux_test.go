@@ -24,7 +24,6 @@ import (
 const agentHelperEnv = "VPN_TEST_AGENT_REQUEST"
 
 func TestMain(m *testing.M) {
-	RunLauncherIfAsked()
 	if path := os.Getenv(agentHelperEnv); path != "" {
 		os.Exit(agentHelper(path))
 	}
@@ -42,7 +41,7 @@ func agentHelper(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	sup := New(Config{RuntimeDir: filepath.Dir(path), Launcher: "/proc/self/exe"})
+	sup := New(Config{RuntimeDir: filepath.Dir(path)})
 	if err := sup.Connect(context.Background(), req); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -20,12 +20,7 @@ import (
 
 // Config configures a Supervisor. The zero value works on Linux as root.
 type Config struct {
-	OpenVPN string // openvpn binary; default /usr/sbin/openvpn
-	// Launcher is a binary that calls RunLauncherIfAsked first thing
-	// (the agent's own): openvpn is started through it so that its tun
-	// device is made inside the tunnel namespace. Empty: openvpn is
-	// started directly and its device moved there after it is made.
-	Launcher   string
+	OpenVPN    string // openvpn binary; default /usr/sbin/openvpn
 	RuntimeDir string // parent of per-connection 0700 dirs; default os.TempDir()
 	// Logger receives openvpn's log and the supervisor's own records; the
 	// agent passes one tagged with source "vpn". Never gets a secret.
@@ -40,6 +35,10 @@ type Config struct {
 	// ByteCountInterval is how often openvpn reports byte counts, in whole
 	// seconds (default 5).
 	ByteCountInterval time.Duration
+	// MoveTun makes openvpn create its tun device in the agent's
+	// namespace, to be moved into the tunnel namespace: what happens
+	// anyway where seccomp notification is unavailable (for tests).
+	MoveTun bool
 }
 
 // Supervisor runs at most one VPN connection and routes the proxy's
@@ -54,9 +53,9 @@ type Supervisor struct {
 	op    sync.Mutex // serializes Connect and Disconnect
 	pubMu sync.Mutex // orders OnStatus calls
 
-	// launcherBroken is set once the launcher failed to hand over; later
-	// connects start openvpn directly.
-	launcherBroken atomic.Bool
+	// filterBroken is set once the seccomp filter could not be
+	// installed; later connects start openvpn without trying again.
+	filterBroken atomic.Bool
 
 	mu      sync.Mutex
 	status  agentapi.VPNStatus

@@ -40,8 +40,6 @@ const usage = `usage:
 `
 
 func main() {
-	// Started by the VPN supervisor as openvpn's launcher: become openvpn.
-	vpn.RunLauncherIfAsked()
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -126,11 +124,7 @@ func run(log *slog.Logger, ring *logring.Ring, controlAddr, socksAddr, tokenFile
 	// The VPN supervisor routes the proxy: directly with no profile
 	// selected, through the tunnel namespace with one, never direct while
 	// a selected tunnel is down.
-	sup := vpn.New(vpn.Config{
-		Logger: log.With(logring.SourceKey, "vpn"), RuntimeDir: vpnRuntimeDir(),
-		// This binary, even if replaced on disk since it started.
-		Launcher: "/proc/self/exe",
-	})
+	sup := vpn.New(vpn.Config{Logger: log.With(logring.SourceKey, "vpn"), RuntimeDir: vpnRuntimeDir()})
 	defer sup.Close()
 	proxy.SetUpstream(sup, sup.Resolve)
 	api.Handle(agentapi.PathVPN, vpn.Handler(sup))

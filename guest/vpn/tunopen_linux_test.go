@@ -36,8 +36,8 @@ func tunsAppearing(t *testing.T) func() []string {
 	}
 }
 
-// TestTunBornInTunnelNamespace: started through the launcher, openvpn's tun
-// device is made inside the tunnel namespace and never appears in the
+// TestTunBornInTunnelNamespace: started from a filtered thread, openvpn's
+// tun device is made inside the tunnel namespace and never appears in the
 // agent's namespace, the one every WSL2 distro shares.
 func TestTunBornInTunnelNamespace(t *testing.T) {
 	skipUnlessOpenVPN(t)
@@ -55,18 +55,18 @@ func TestTunBornInTunnelNamespace(t *testing.T) {
 		t.Fatalf("tun devices appeared in the agent's namespace: %v", names)
 	}
 	if !strings.Contains(logText(sup), "vpn_tun_opened_in_namespace") {
-		t.Fatalf("the launcher did not hand over the device:\n%s", logText(sup))
+		t.Fatalf("the supervisor did not open the device for openvpn:\n%s", logText(sup))
 	}
 }
 
-// TestConnectWithoutLauncherMovesDevice: started directly, openvpn makes
+// TestConnectMovingTheDevice: without the filter, openvpn makes
 // its device in the agent's namespace and the supervisor moves it. This
 // also shows that tunsAppearing sees such a device.
-func TestConnectWithoutLauncherMovesDevice(t *testing.T) {
+func TestConnectMovingTheDevice(t *testing.T) {
 	skipUnlessOpenVPN(t)
 	lab := vpnlab.New(t, vpnlab.Options{})
 	seen := tunsAppearing(t)
-	sup := newSupervisorWith(t, Config{})
+	sup := newSupervisor(t, Config{MoveTun: true})
 	if err := sup.Connect(t.Context(), connectReq(lab)); err != nil {
 		t.Fatal(err)
 	}
