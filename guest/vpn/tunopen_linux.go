@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -40,44 +39,6 @@ type (
 		NewFDFlags uint32
 	}
 )
-
-// receiveListener reads what the launcher sends on sock: the filter's
-// listener, or -1 when it could not install one. It gives up after
-// timeout or when the launcher exits first.
-func receiveListener(sock int, timeout time.Duration) (int, error) {
-	fds := []unix.PollFd{{Fd: int32(sock), Events: unix.POLLIN}}
-	for {
-		n, err := unix.Poll(fds, int(timeout.Milliseconds()))
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return -1, fmt.Errorf("wait for the launcher: %w", err)
-		}
-		if n == 0 {
-			return -1, errors.New("wait for the launcher: timed out")
-		}
-		break
-	}
-	buf := make([]byte, 1)
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("receive from the launcher: %w", err)
-	}
-	if n == 0 {
-		return -1, errors.New("the launcher exited before handing over")
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) == 0 {
-		return -1, nil // the launcher had no listener
-	}
-	fds2, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds2) != 1 {
-		return -1, fmt.Errorf("receive from the launcher: %v", err)
-	}
-	return fds2[0], nil
-}
 
 // tunOpener answers the open calls of one openvpn process: an open of
 // /dev/net/tun is performed in the tunnel namespace, every other call
