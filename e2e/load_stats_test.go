@@ -118,9 +118,10 @@ func sampleProc(pid int) (procSample, error) {
 
 // monitor samples processes once a second until stopped.
 type monitor struct {
-	pids    []int
-	stopped chan struct{}
-	done    chan struct{}
+	pids     []int
+	stopped  chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
 
 	mu      sync.Mutex
 	samples [][]procSample // per pid, one a second
@@ -158,9 +159,10 @@ func (m *monitor) sample() {
 	}
 }
 
-// stop ends the sampling and returns the samples of each pid.
+// stop ends the sampling and returns the samples of each pid. It may be
+// called more than once.
 func (m *monitor) stop() ([][]procSample, error) {
-	close(m.stopped)
+	m.stopOnce.Do(func() { close(m.stopped) })
 	<-m.done
 	m.mu.Lock()
 	defer m.mu.Unlock()

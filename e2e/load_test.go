@@ -91,10 +91,6 @@ func TestLoad(t *testing.T) {
 		}
 	}
 
-	// The SOCKS connections open first, all at once; the load runs for
-	// soakFor(t) once every one of them has answered.
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	defer stopLoad()
 	var apiTally, socksTally tally
 	socks := &socksLoad{addr: vm.SocksAddress, remote: remote, pool: lab.Pool, tally: &socksTally}
 	base := socks.sequential(ctx, 20)
@@ -110,7 +106,12 @@ func TestLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The SOCKS connections open first, all at once; the load runs for
+	// soakFor(t) once every one of them has answered.
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
 	mon := startMonitor(daemonPID, agentPID)
+	defer mon.stop()
 	var execs atomic.Int64
 	var wg sync.WaitGroup
 	rampBegan := time.Now()
@@ -147,9 +148,9 @@ func TestLoad(t *testing.T) {
 		openAtOnce, rampUp.Round(time.Millisecond), socksTally.ok.Load()-socksBefore, took.Round(time.Millisecond),
 		float64(socksTally.ok.Load()-socksBefore)/took.Seconds(), socks.dialed.Load(),
 		socksTally.failed.Load(), socksTally.quantile(0.5), socksTally.quantile(0.99))
-	// What the tunnel went through: TCP retransmissions between the
-	// agent and the remote, UDP datagrams of the tunnel dropped for a full
-	// receive buffer (the test's namespace is shared with other tests).
+	// What the tunnel went through: TCP retransmissions by the remote,
+	// UDP datagrams of the tunnel dropped for a full receive buffer. The
+	// test's own namespace is shared with whatever else runs.
 	netAfter := make([]map[string]int64, len(nets))
 	for i, ns := range nets {
 		if netAfter[i], err = netCounters(ns); err != nil {
@@ -157,7 +158,7 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	delta := func(i int, k string) int64 { return netAfter[i][k] - netBefore[i][k] }
-	observe(t, "tunnel under load: remote retransmitted %d TCP segments (%d retransmission timeouts), loopback legs %d; UDP receive-buffer drops: VPN server %d, host (shared) %d",
+	observe(t, "tunnel under load: remote retransmitted %d TCP segments (%d retransmission timeouts), host (shared) %d; UDP receive-buffer drops: VPN server %d, host (shared) %d",
 		delta(2, "Tcp.RetransSegs"), delta(2, "TcpExt.TCPTimeouts"), delta(0, "Tcp.RetransSegs"),
 		delta(1, "Udp.RcvbufErrors"), delta(0, "Udp.RcvbufErrors"))
 	if n := apiTally.failed.Load(); n > 0 {
