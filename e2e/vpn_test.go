@@ -85,6 +85,11 @@ func testVPN(t *testing.T, proto string) {
 	}
 	st := waitVPN(t, c, name, "connected", 30*time.Second)
 	t.Logf("%s: connect took %v; tunnel %v via %s", proto, time.Since(began).Round(time.Millisecond), st.TunnelAddresses, st.Server)
+	// The tun device was made inside the tunnel namespace, not moved
+	// there through the namespace every distro shares.
+	if !guestLogged(t, c, name, "vpn_tun_opened_in_namespace") {
+		t.Errorf("the guest's openvpn did not get its tun device from the tunnel namespace")
+	}
 
 	// By name, through the tunnel; the remote sees the VPN pool address.
 	remote := fmt.Sprintf("http://%s:%d", vpnlab.RemoteName, lab.HTTPAddr.Port())
@@ -228,6 +233,28 @@ func waitVPNLeaves(t *testing.T, c *client.Client, vm string, since time.Time, t
 		st, err := c.VPNStatus(context.Background(), vm)
 		return err == nil && (st.State != "connected" || st.Since.After(since))
 	})
+}
+
+// guestLogged reports whether the guest's recent logs hold a record with
+// message, and logs the guest's VPN records when they do not.
+func guestLogged(t *testing.T, c *client.Client, vm, message string) bool {
+	t.Helper()
+	logs, err := c.Logs(t.Context(), vm, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range logs {
+		// The agent's records are "message key=value ...".
+		if e.Message == message || strings.HasPrefix(e.Message, message+" ") {
+			return true
+		}
+	}
+	for _, e := range logs {
+		if e.Source == "vpn" && !strings.HasPrefix(e.Message, "openvpn") {
+			t.Logf("guest log: %s %s", e.Level, e.Message)
+		}
+	}
+	return false
 }
 
 func socksGet(t *testing.T, socks, url string) string {

@@ -129,7 +129,7 @@ func (o *tunOpener) answer(n *seccompNotif) {
 		return
 	}
 	o.opened++
-	o.log.Debug("vpn_tun_opened_in_namespace", "pid", n.PID)
+	o.log.Info("vpn_tun_opened_in_namespace", "pid", n.PID)
 }
 
 // resume lets the intercepted call run as the process made it.
