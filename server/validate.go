@@ -92,7 +92,8 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 var unsupportedMember = regexp.MustCompile(`^property "(.*)" is unsupported$`)
 
 // validationProblem turns a kin-openapi validation error into a 400 (or
-// 413, 415) problem naming the parameter or body member at fault. It never
+// 413, 415) problem naming the parameter or body member at fault. A body
+// that is a single string over its maxLength is a 413. It never
 // quotes the offending value, which may be a secret.
 func validationProblem(err error) *api.Problem {
 	var (
@@ -114,6 +115,13 @@ func validationProblem(err error) *api.Problem {
 			field = strings.TrimPrefix(field+"."+m[1], ".")
 			reason = "unknown member"
 		}
+	}
+	if reqErr.RequestBody != nil && schema != nil && schema.SchemaField == "maxLength" &&
+		len(schema.JSONPointer()) == 0 && schema.Schema != nil && schema.Schema.MaxLength != nil {
+		// The body is one string, a raw profile upload: past its limit the
+		// request content itself is too large, as vpn.Parse would say.
+		return newProblem(http.StatusRequestEntityTooLarge, codeTooLarge,
+			fmt.Sprintf("the request body is longer than %d characters", *schema.Schema.MaxLength))
 	}
 	switch {
 	case reqErr.Parameter != nil:
