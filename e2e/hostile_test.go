@@ -173,7 +173,8 @@ func jsonString(s string) string {
 // TestHostileBodies sends bodies past the daemon's limits, declared and
 // undeclared (chunked), and bodies built to be expensive to decode, and
 // proves that each gets its problem (413 too_large past the 1 MiB body
-// cap), that nothing is stored, and that the daemon keeps answering.
+// cap, and for a raw profile past its 256 KiB), that nothing is stored,
+// and that the daemon keeps answering.
 func TestHostileBodies(t *testing.T) {
 	bin := binDir(t)
 	d := startDaemon(t, bin, t.TempDir())
@@ -198,8 +199,8 @@ func TestHostileBodies(t *testing.T) {
 		{"exec over the cap", jsonRequest(d, "POST", "/v1/vms/default/exec", `{"argv":["true"],"stdin":"`+strings.Repeat("y", limit)+`"}`), 413, "too_large"},
 		{"declared 10 GiB, sent nothing", rawRequest{Method: "POST", Target: "/v1/vms", Header: []string{d.authed(), "Content-Type: application/json", "Content-Length: 10737418240"}}, 413, "too_large"},
 		// Under the body cap but over the profile's own limit (256 KiB):
-		// the spec's maxLength answers, naming the limit.
-		{"raw profile over 256 KiB", rawRequest{Method: "PUT", Target: "/v1/vpn/profiles/big", Header: profileHeader, Body: []byte(big[:256<<10+1])}, 400, "invalid_request"},
+		// a raw upload is too large; in JSON, the member is invalid.
+		{"raw profile over 256 KiB", rawRequest{Method: "PUT", Target: "/v1/vpn/profiles/big", Header: profileHeader, Body: []byte(big[:256<<10+1])}, 413, "too_large"},
 		{"JSON profile over 256 KiB", jsonRequest(d, "POST", "/v1/vpn/profiles", `{"name":"big","config":`+jsonString(big[:256<<10+1])+`}`), 400, "invalid_request"},
 		{"JSON nested 400000 deep", jsonRequest(d, "POST", "/v1/vms", `{"name":`+strings.Repeat("[", 400000)+strings.Repeat("]", 400000)+`}`), 400, "invalid_request"},
 		{"JSON with 60000 members", jsonRequest(d, "POST", "/v1/vms", `{"name":"big"`+strings.Repeat(`,"m":0`, 60000)+`}`), 400, "invalid_request"},
@@ -230,6 +231,6 @@ func TestHostileBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	observe(t, "%d oversized or costly bodies refused (413 past the 1 MiB cap, 400 past the profile's 256 KiB or the schema), the slowest answer in %v; the daemon kept answering, RSS %s before, %s after",
+	observe(t, "%d oversized or costly bodies refused (413 past the 1 MiB cap or a raw profile past 256 KiB, 400 past a member's or the schema's limits), the slowest answer in %v; the daemon kept answering, RSS %s before, %s after",
 		len(cases), slowest.Round(time.Millisecond), mib(rssBefore.RSS), mib(rssAfter.RSS))
 }
