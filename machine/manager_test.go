@@ -97,7 +97,7 @@ func TestStateMachine(t *testing.T) {
 func TestCreateValidatesAndAllocatesPorts(t *testing.T) {
 	ctx := t.Context()
 	m := newManager(t, t.TempDir(), machinetest.NewBackend())
-	for _, bad := range []string{"", "UPPER", "-lead", "a/b", "..", "x" + strings.Repeat("y", 32), "dot.name", "ünï"} {
+	for _, bad := range []string{"", "UPPER", "-lead", "a/b", "..", "x" + strings.Repeat("y", 32), "dot.name", "ünï", "con", "nul", "com1", "lpt9"} {
 		if _, err := m.Create(ctx, machine.CreateOptions{Name: bad}); !errors.Is(err, errdefs.ErrInvalid) {
 			t.Errorf("Create(%q) = %v, want invalid", bad, err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/velocitty/microvm/errdefs"
 	"github.com/velocitty/microvm/internal/atomicfile"
+	"github.com/velocitty/microvm/internal/names"
 )
 
 // MaxNameLen is the longest VM name accepted.
@@ -27,6 +28,10 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 func ValidName(name string) error {
 	if !nameRE.MatchString(name) {
 		return errdefs.Invalidf("name", "%q is not a valid VM name: use 1 to %d lowercase letters, digits and hyphens, starting with a letter or digit", name, MaxNameLen)
+	}
+	// The WSL backend names a directory (and a distro) after the VM.
+	if names.WindowsReserved(name) {
+		return errdefs.Invalidf("name", "%q is a reserved device name on Windows", name)
 	}
 	return nil
 }

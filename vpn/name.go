@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/velocitty/microvm/errdefs"
+	"github.com/velocitty/microvm/internal/names"
 )
 
 // MaxCredentialLength bounds a username or password, in bytes. Longer
@@ -12,16 +13,6 @@ import (
 const MaxCredentialLength = 256
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// windowsReserved are device names Windows refuses as file names, with
-// or without an extension.
-var windowsReserved = map[string]bool{
-	"con": true, "prn": true, "aux": true, "nul": true,
-	"com1": true, "com2": true, "com3": true, "com4": true, "com5": true,
-	"com6": true, "com7": true, "com8": true, "com9": true,
-	"lpt1": true, "lpt2": true, "lpt3": true, "lpt4": true, "lpt5": true,
-	"lpt6": true, "lpt7": true, "lpt8": true, "lpt9": true,
-}
 
 // ValidName checks a profile name: 1 to 64 characters from letters,
 // digits, '.', '_' and '-', starting with a letter or digit, without "..",
@@ -33,8 +24,7 @@ func ValidName(name string) error {
 	if strings.Contains(name, "..") {
 		return errdefs.Invalidf("name", `must not contain ".."`)
 	}
-	base, _, _ := strings.Cut(strings.ToLower(name), ".")
-	if windowsReserved[base] {
+	if names.WindowsReserved(name) {
 		return errdefs.Invalidf("name", "%q is a reserved device name on Windows", name)
 	}
 	return nil
