@@ -61,6 +61,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	if err := checkPrivate(dir); err != nil {
+		return err
+	}
 
 	unlock, err := lockDataDir(dir)
 	if err != nil {
