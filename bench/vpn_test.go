@@ -26,12 +26,18 @@ func (b *bench) vpn() []benchreport.Row {
 	}
 	connect, mbps := samples{}, samples{}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+	// Connected is seen as Velocitty sees it: as an event on /v1/events.
+	connected := b.vpnEvents(api.VPNStateConnected)
 	for range b.k.cycles {
 		t0 := time.Now()
 		if _, err := b.c.ConnectVPN(b.ctx(), vmName, "lab"); err != nil {
 			b.t.Fatal(err)
 		}
-		b.waitVPN(api.VPNStateConnected)
+		select {
+		case <-connected:
+		case <-time.After(30 * time.Second):
+			b.t.Fatal("no vpn.state connected event within 30s")
+		}
 		connect.add("microvm", ms(time.Since(t0)))
 		if _, err := b.c.DisconnectVPN(b.ctx(), vmName); err != nil {
 			b.t.Fatal(err)
@@ -72,12 +78,42 @@ func (b *bench) vpn() []benchreport.Row {
 	}
 	const sec = "VPN (OpenVPN over UDP, server in a namespace)"
 	rows := []benchreport.Row{
-		connect.row(sec, "connect: PUT until the API reports connected", "ms", benchreport.Lower, "microvm", "openvpn", ""),
+		connect.row(sec, "connect: PUT until the connected event arrives", "ms", benchreport.Lower, "microvm", "openvpn", ""),
 		mbps.row(sec, fmt.Sprintf("download of %d MiB through SOCKS5 and the tunnel", b.k.vpnBulk>>20), "MB/s", benchreport.Higher, "microvm", "openvpn", ""),
 	}
 	rows[0].Note = "baseline: a bare openvpn client until \"Initialization Sequence Completed\", configuring its own tun device"
 	rows[1].Note = "baseline: the same download from the bare client's namespace"
 	return rows
+}
+
+// vpnEvents streams the VM's vpn.state events into a channel, one value
+// per event reaching state, from the daemon's first event on. This section
+// is the first to use the VPN, so the replay holds none of them.
+func (b *bench) vpnEvents(state api.VPNState) <-chan struct{} {
+	stream, err := b.c.Events(b.ctx(), 0)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	ch := make(chan struct{}, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			e, err := stream.Next()
+			if err != nil {
+				return
+			}
+			if e.Type == api.EventTypeVPNState && e.VM == vmName && e.State == string(state) {
+				select {
+				case ch <- struct{}{}:
+				case <-b.ctx().Done():
+					return
+				}
+			}
+		}
+	}()
+	b.t.Cleanup(func() { stream.Close(); <-done })
+	return ch
 }
 
 // waitVPN polls the VM's tunnel every 2 ms until it reaches state.
