@@ -28,25 +28,40 @@ import (
 // moved.
 
 // installFilter asks the kernel to notify a listener of this thread's (and
-// after exec, openvpn's) open and openat calls, and returns the listener.
+// after exec, openvpn's) open and openat calls that open for reading and
+// writing, as openvpn opens /dev/net/tun, and returns the listener. Other
+// opens (the dynamic loader's, OpenSSL's, the profile's) never leave the
+// kernel: each notification costs a round trip through the supervisor.
 func installFilter() (int, error) {
 	if !filterSupported {
 		return -1, fmt.Errorf("not supported on %s", runtime.GOARCH)
 	}
 	const (
-		ld  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		ret = unix.BPF_RET | unix.BPF_K
+		ld     = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq    = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		and    = unix.BPF_ALU | unix.BPF_AND | unix.BPF_K
+		ret    = unix.BPF_RET | unix.BPF_K
+		allow  = 11
+		notify = 12
 	)
-	// struct seccomp_data: int nr at 0, u32 arch at 4.
+	// struct seccomp_data: int nr at 0, u32 arch at 4, u64 args[6] from
+	// 16; the flags' low 32 bits come first on little-endian amd64 and
+	// arm64. Jumps count from the next instruction.
+	argLow := func(i uint32) uint32 { return 16 + 8*i }
 	prog := []unix.SockFilter{
-		{Code: ld, K: 4},
-		{Code: jeq, K: auditArch, Jt: 0, Jf: 3}, // another ABI: allow
-		{Code: ld, K: 0},
-		{Code: jeq, K: unix.SYS_OPENAT, Jt: 2},
-		{Code: jeq, K: sysOpen, Jt: 1},
-		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
-		{Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
+		/* 0 */ {Code: ld, K: 4},
+		/* 1 */ {Code: jeq, K: auditArch, Jf: allow - 2}, // another ABI
+		/* 2 */ {Code: ld, K: 0},
+		/* 3 */ {Code: jeq, K: unix.SYS_OPENAT, Jf: 7 - 4},
+		/* 4 */ {Code: ld, K: argLow(2)}, // openat(dirfd, path, flags, mode)
+		/* 5 */ {Code: and, K: unix.O_ACCMODE},
+		/* 6 */ {Code: jeq, K: unix.O_RDWR, Jt: notify - 7, Jf: allow - 7},
+		/* 7 */ {Code: jeq, K: sysOpen, Jf: allow - 8},
+		/* 8 */ {Code: ld, K: argLow(1)}, // open(path, flags, mode)
+		/* 9 */ {Code: and, K: unix.O_ACCMODE},
+		/* 10 */ {Code: jeq, K: unix.O_RDWR, Jt: notify - 11},
+		/* 11 */ {Code: ret, K: unix.SECCOMP_RET_ALLOW},
+		/* 12 */ {Code: ret, K: unix.SECCOMP_RET_USER_NOTIF},
 	}
 	// openvpn needs no privilege it does not already have; without this
 	// the kernel wants CAP_SYS_ADMIN for a filter.

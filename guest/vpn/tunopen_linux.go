@@ -49,7 +49,8 @@ type tunOpener struct {
 	log      *slog.Logger
 	wakeR    int // closing wakeW ends serve
 	wakeW    int
-	opened   int // tun devices handed to openvpn, for tests and logs
+	notified int // calls the filter handed over
+	opened   int // tun devices handed to openvpn
 }
 
 func newTunOpener(listener int, ns *tunnelNS, log *slog.Logger) (*tunOpener, error) {
@@ -68,6 +69,7 @@ func (o *tunOpener) stop() { unix.Close(o.wakeW) }
 func (o *tunOpener) serve() {
 	defer unix.Close(o.wakeR)
 	defer unix.Close(o.listener)
+	defer func() { o.log.Debug("vpn_tun_opener_done", "notified", o.notified, "opened", o.opened) }()
 	fds := []unix.PollFd{{Fd: int32(o.listener), Events: unix.POLLIN}, {Fd: int32(o.wakeR), Events: unix.POLLIN}}
 	for {
 		fds[0].Revents, fds[1].Revents = 0, 0
@@ -92,6 +94,7 @@ func (o *tunOpener) serve() {
 			o.log.Warn("vpn_tun_opener_failed", "err", err)
 			return
 		}
+		o.notified++
 		o.answer(&n)
 	}
 }

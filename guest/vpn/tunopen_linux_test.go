@@ -57,6 +57,12 @@ func TestTunBornInTunnelNamespace(t *testing.T) {
 	if !strings.Contains(logText(sup), "vpn_tun_opened_in_namespace") {
 		t.Fatalf("the supervisor did not open the device for openvpn:\n%s", logText(sup))
 	}
+	// Only read-write opens reach the supervisor: the tun device's, not
+	// the dynamic loader's or OpenSSL's dozens.
+	sup.Close()
+	if !strings.Contains(logText(sup), "notified=1 opened=1") {
+		t.Fatalf("the filter handed over other calls than the tun device's:\n%s", logText(sup))
+	}
 }
 
 // TestConnectMovingTheDevice: without the filter, openvpn makes
