@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/velocitty/microvm/errdefs"
@@ -63,6 +64,9 @@ type Manager struct {
 	mu  sync.Mutex
 	vms map[string]*entry
 	vpn map[string]vpnSeen // last reported tunnel state per running VM
+	// vpnKick makes watchVPN look for new tunnels to follow at once.
+	vpnKick   chan struct{}
+	vpnRounds atomic.Int64 // watchVPN's rounds so far, for tests
 }
 
 type entry struct {
@@ -85,12 +89,13 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "machine"),
-		store:  st,
-		events: NewEvents(512),
-		vms:    make(map[string]*entry),
-		vpn:    make(map[string]vpnSeen),
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "machine"),
+		store:   st,
+		events:  NewEvents(512),
+		vms:     make(map[string]*entry),
+		vpn:     make(map[string]vpnSeen),
+		vpnKick: make(chan struct{}, 1),
 	}
 	vms, errs := st.load()
 	for _, err := range errs {

@@ -403,3 +403,39 @@ func wantVPNEvent(t *testing.T, events <-chan machine.Event, want agentapi.VPNSt
 		}
 	}
 }
+
+// A tunnel selected while the manager runs is followed at once, not at
+// the watcher's next round: its first change is an event without delay.
+func TestVPNSelectedIsFollowedAtOnce(t *testing.T) {
+	defer machine.SetVPNReconcileInterval(time.Hour)()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	fb := machinetest.NewBackend()
+	m, err := machine.New(ctx, machine.Config{
+		DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler),
+		Backends: map[string]machine.Backend{"linux": fb}, DefaultBackend: "linux",
+		Agents: fb.Agents, Profiles: fakeProfiles{"work": "client\nremote vpn.example 1194\n"},
+		HealthInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Start(ctx, "default"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { m.Run(ctx) })
+	defer wg.Wait()
+	defer cancel()
+	// The watcher's first round saw no tunnel; the next is an hour away.
+	for machine.VPNRounds(m) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	events, _ := m.Events().Subscribe(ctx, m.Events().LastID())
+	if _, err := m.ConnectVPN(ctx, "default", "work"); err != nil {
+		t.Fatal(err)
+	}
+	wantVPNEvent(t, events, agentapi.VPNConnected)
+	fb.SetVPN("default", agentapi.VPNStatus{State: agentapi.VPNReconnecting, Profile: "work", Retries: 1})
+	wantVPNEvent(t, events, agentapi.VPNReconnecting)
+}

@@ -32,6 +32,7 @@ func (m *Manager) ConnectVPN(ctx context.Context, name, profile string) (agentap
 	}
 	m.rememberVPN(ctx, name, profile)
 	m.noteVPN(name, st)
+	m.kickVPN()
 	return st, nil
 }
 
@@ -100,6 +101,7 @@ func (m *Manager) reconnectVPN(ctx context.Context, name string) {
 		st = agentapi.VPNStatus{State: agentapi.VPNFailed, Profile: vm.VPNProfile, LastError: err.Error()}
 	}
 	m.noteVPN(name, st)
+	m.kickVPN()
 }
 
 func (m *Manager) rememberVPN(ctx context.Context, name, profile string) {

@@ -8,14 +8,13 @@ import (
 	"github.com/velocitty/microvm/guest/agentapi"
 )
 
-const (
-	// vpnReconcileInterval is how often watchVPN looks for tunnels to
-	// follow or to stop following, and how long a watcher waits after an
-	// error before asking again.
-	vpnReconcileInterval = 500 * time.Millisecond
-	// vpnWatchWait is how long one long poll of an agent may wait.
-	vpnWatchWait = 25 * time.Second
-)
+// vpnReconcileInterval is how often watchVPN looks for tunnels to follow
+// or to stop following, and how long a watcher waits after an error before
+// asking again. A variable for tests.
+var vpnReconcileInterval = 500 * time.Millisecond
+
+// vpnWatchWait is how long one long poll of an agent may wait.
+const vpnWatchWait = 25 * time.Second
 
 // vpnWatcher is an agent that can wait for its tunnel to change; agents
 // without it are polled.
@@ -56,6 +55,7 @@ func (m *Manager) watchVPN(ctx context.Context) {
 				wg.Go(func() { m.followVPN(wctx, name) })
 			}
 		}
+		m.vpnRounds.Add(1)
 		select {
 		case <-ctx.Done():
 			for _, cancel := range watching {
@@ -63,7 +63,17 @@ func (m *Manager) watchVPN(ctx context.Context) {
 			}
 			return
 		case <-t.C:
+		case <-m.vpnKick:
 		}
+	}
+}
+
+// kickVPN makes watchVPN follow a tunnel just selected without waiting
+// for its next round, so that the first change is an event at once too.
+func (m *Manager) kickVPN() {
+	select {
+	case m.vpnKick <- struct{}{}:
+	default:
 	}
 }
 
