@@ -89,8 +89,12 @@ func New(cfg Config) *Supervisor {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Supervisor{
-		cfg:     cfg,
-		log:     log,
+		cfg: cfg,
+		log: log,
+		// No TCP keepalive, as for the proxy's own direct dials: the
+		// client (an SSH client, typically) has its own, and setting it
+		// up costs four system calls per connection.
+		direct:  net.Dialer{KeepAlive: -1},
 		status:  agentapi.VPNStatus{State: agentapi.VPNDisconnected, Since: time.Now()},
 		changed: make(chan struct{}),
 	}
