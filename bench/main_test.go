@@ -12,6 +12,7 @@
 //	MICROVM_BENCH_OUT=dir      where report.md, report.json and report.svg go (default: here)
 //	MICROVM_BENCH_ROUNDS=N     interleaved rounds (default 5)
 //	MICROVM_BENCH_BYTES=N      bulk download size (default 1 GiB)
+//	MICROVM_BENCH_ONLY=list    comma-separated sections to run, e.g. "vpn,api"
 //
 // With -short everything is small and quick, to prove the harness works.
 package bench
@@ -23,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -101,13 +103,20 @@ func TestReport(t *testing.T) {
 		run  func() []benchreport.Row
 	}{
 		{"VM lifecycle", b.lifecycle},
-		{"SOCKS5", b.socks},
+		// Before the SOCKS5 section, so that "idle" is a fresh agent's.
 		{"Memory", b.memory},
+		{"SOCKS5", b.socks},
 		{"Shell", b.keystrokes},
 		{"API", b.api},
 		{"VPN", b.vpn},
 	}
+	only := strings.ToLower(os.Getenv("MICROVM_BENCH_ONLY"))
 	for _, s := range sections {
+		if only != "" && !slices.ContainsFunc(strings.Split(only, ","), func(w string) bool {
+			return w != "" && strings.HasPrefix(strings.ToLower(s.name), strings.TrimSpace(w))
+		}) {
+			continue
+		}
 		began := time.Now()
 		rows := s.run()
 		t.Logf("%s: %d rows in %v", s.name, len(rows), time.Since(began).Round(time.Second))
