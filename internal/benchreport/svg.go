@@ -20,7 +20,7 @@ func (r Report) SVG() string {
 		}
 	}
 	const (
-		labelW, barW, rowH, top, right = 420, 420, 22, 40, 70
+		labelW, barW, rowH, top, right = 560, 420, 22, 40, 70
 		lo, hi                         = 0.01, 10.0 // axis range, log scale
 	)
 	h := top + rowH*len(rows) + 30
@@ -43,7 +43,7 @@ func (r Report) SVG() string {
 		if good {
 			color = "#3a9a4a"
 		}
-		label := fmt.Sprintf("%s (%s is better)", row.Metric, row.Better)
+		label := fmt.Sprintf("%s vs %s (%s is better)", row.Metric, row.Baseline.Name, row.Better)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", labelW-8, y+14, html.EscapeString(label))
 		x0, x1 := math.Min(x(1), x(row.Ratio)), math.Max(x(1), x(row.Ratio))
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", x0, y+3, math.Max(x1-x0, 1), rowH-6, color)
