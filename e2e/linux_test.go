@@ -148,8 +148,10 @@ func newClient(t *testing.T, d *daemon) *client.Client {
 	return c
 }
 
+// testContext bounds a test's calls: five minutes beyond the time a load
+// test keeps its load up (MICROVM_SOAK).
 func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute+soakFor(t))
 	t.Cleanup(cancel)
 	return ctx
 }
