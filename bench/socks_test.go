@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/velocitty/microvm/internal/benchkit"
@@ -27,9 +24,9 @@ func (b *bench) origin() string {
 	if b.originAddr != "" {
 		return b.originAddr
 	}
-	addr := freeAddr(b)
-	b.spawn("origin", []string{benchkit.OriginEnv + "=" + addr}, os.Args[0])
-	waitListening(b, addr)
+	addr := benchkit.FreeAddr(b.t)
+	benchkit.Spawn(b.t, []string{benchkit.OriginEnv + "=" + addr}, os.Args[0])
+	benchkit.WaitListening(b.t, addr)
 	b.originAddr = addr
 	return addr
 }
@@ -37,10 +34,10 @@ func (b *bench) origin() string {
 // microsocks starts the peer proxy from Debian once.
 func (b *bench) microsocks() proxy {
 	if b.peer.Name == "" {
-		addr := freeAddr(b)
+		addr := benchkit.FreeAddr(b.t)
 		host, port, _ := net.SplitHostPort(addr)
-		cmd := b.spawn("microsocks", nil, "microsocks", "-i", host, "-p", port)
-		waitListening(b, addr)
+		cmd := benchkit.Spawn(b.t, nil, "microsocks", "-i", host, "-p", port)
+		benchkit.WaitListening(b.t, addr)
 		pid := cmd.Process.Pid
 		b.peer = proxy{Path: benchkit.Path{Name: "microsocks", Proxy: addr}, pid: func() int { return pid }}
 	}
@@ -141,46 +138,13 @@ func (s samples) row(section, metric, unit string, better benchreport.Better, ou
 	return benchreport.NewRow(section, metric, unit, better, s.stat(ours), &b, p)
 }
 
-func freeAddr(b *bench) string {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitListening(b *bench, addr string) {
+// waitFor polls cond every 10 ms for up to 10 s.
+func waitFor(b *bench, what string, cond func() bool) {
 	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp4", addr); err == nil {
-			c.Close()
-			return
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("timed out waiting until %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	b.t.Fatalf("nothing listens on %s", addr)
-}
-
-// spawn starts a helper process and stops it when the test ends.
-func (b *bench) spawn(what string, env []string, argv ...string) *exec.Cmd {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		b.t.Fatalf("start %s: %v", what, err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	b.t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	return cmd
 }

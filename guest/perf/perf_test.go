@@ -5,7 +5,6 @@ package perf
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -44,50 +43,6 @@ func envInt(name string, def int64) int64 {
 		return v
 	}
 	return def
-}
-
-func freeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitListening(t testing.TB, addr string) {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp4", addr); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("nothing listens on %s", addr)
-}
-
-// startProc starts argv and stops it when the test ends.
-func startProc(t testing.TB, env []string, argv ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	return cmd
 }
 
 type variant struct {
@@ -166,17 +121,17 @@ func measure(t testing.TB, size int64, rounds int) *report {
 			t.Fatalf("build agent: %v\n%s", err, out)
 		}
 	}
-	originAddr := freeAddr(t)
-	startProc(t, []string{benchkit.OriginEnv + "=" + originAddr}, os.Args[0])
-	waitListening(t, originAddr)
+	originAddr := benchkit.FreeAddr(t)
+	benchkit.Spawn(t, []string{benchkit.OriginEnv + "=" + originAddr}, os.Args[0])
+	benchkit.WaitListening(t, originAddr)
 
 	token := "perf-token"
 	tokenFile := filepath.Join(dir, "token")
 	os.WriteFile(tokenFile, []byte(token), 0o600)
-	controlAddr, socksAddr := freeAddr(t), freeAddr(t)
-	agentCmd := startProc(t, nil, bin, "serve", "--control-addr", controlAddr, "--socks-addr", socksAddr, "--token-file", tokenFile)
-	waitListening(t, socksAddr)
-	waitListening(t, controlAddr)
+	controlAddr, socksAddr := benchkit.FreeAddr(t), benchkit.FreeAddr(t)
+	agentCmd := benchkit.Spawn(t, nil, bin, "serve", "--control-addr", controlAddr, "--socks-addr", socksAddr, "--token-file", tokenFile)
+	benchkit.WaitListening(t, socksAddr)
+	benchkit.WaitListening(t, controlAddr)
 	time.Sleep(200 * time.Millisecond)
 	idleRSS := benchkit.StatusKB(agentCmd.Process.Pid, "VmRSS")
 
@@ -186,15 +141,15 @@ func measure(t testing.TB, size int64, rounds int) *report {
 		if !ok {
 			continue
 		}
-		c, s := freeAddr(t), freeAddr(t)
-		cmd := startProc(t, strings.Split(envs, ";"), bin, "serve", "--control-addr", c, "--socks-addr", s, "--token-file", tokenFile)
-		waitListening(t, s)
+		c, s := benchkit.FreeAddr(t), benchkit.FreeAddr(t)
+		cmd := benchkit.Spawn(t, strings.Split(envs, ";"), bin, "serve", "--control-addr", c, "--socks-addr", s, "--token-file", tokenFile)
+		benchkit.WaitListening(t, s)
 		variants = append(variants, variant{Path: benchkit.Path{Name: name, Proxy: s}, pid: cmd.Process.Pid})
 	}
 	if ms, err := exec.LookPath("microsocks"); err == nil {
-		host, port, _ := net.SplitHostPort(freeAddr(t))
-		c := startProc(t, nil, ms, "-i", host, "-p", port)
-		waitListening(t, net.JoinHostPort(host, port))
+		host, port, _ := net.SplitHostPort(benchkit.FreeAddr(t))
+		c := benchkit.Spawn(t, nil, ms, "-i", host, "-p", port)
+		benchkit.WaitListening(t, net.JoinHostPort(host, port))
 		variants = append(variants, variant{Path: benchkit.Path{Name: "microsocks", Proxy: net.JoinHostPort(host, port)}, pid: c.Process.Pid})
 	} else {
 		t.Log("microsocks not installed: measuring without it")
