@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/velocitty/microvm/api"
 	"github.com/velocitty/microvm/internal/vpnlab"
 )
 
@@ -27,22 +26,8 @@ func TestFaultDaemonRestartDuringSSH(t *testing.T) {
 	c := newClient(t, d)
 	ctx := testContext(t)
 
-	user, pass := lab.Username, lab.Password
-	if _, err := c.CreateProfile(ctx, api.CreateVPNProfileRequest{Name: "lab", Config: lab.ClientConfig, Username: &user, Password: &pass}); err != nil {
-		t.Fatal(err)
-	}
 	const name = "fault-ssh"
-	if _, err := c.CreateVM(ctx, name, "linux"); err != nil {
-		t.Fatal(err)
-	}
-	vm, err := c.StartVM(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ConnectVPN(ctx, name, "lab"); err != nil {
-		t.Fatal(err)
-	}
-	tunnel := waitVPN(t, c, name, "connected", 30*time.Second)
+	vm, tunnel := vpnVM(t, c, lab, name)
 
 	cmd := exec.CommandContext(ctx, "ssh", "-F", "/dev/null", "-T", "-i", lab.SSHKey,
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",

@@ -61,22 +61,8 @@ func TestLoad(t *testing.T) {
 	c := newClient(t, d)
 	ctx := testContext(t)
 
-	user, pass := lab.Username, lab.Password
-	if _, err := c.CreateProfile(ctx, api.CreateVPNProfileRequest{Name: "lab", Config: lab.ClientConfig, Username: &user, Password: &pass}); err != nil {
-		t.Fatal(err)
-	}
 	const name = "e2e-load"
-	if _, err := c.CreateVM(ctx, name, "linux"); err != nil {
-		t.Fatal(err)
-	}
-	vm, err := c.StartVM(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ConnectVPN(ctx, name, "lab"); err != nil {
-		t.Fatal(err)
-	}
-	connected := waitVPN(t, c, name, "connected", 30*time.Second)
+	vm, connected := vpnVM(t, c, lab, name)
 	remote := fmt.Sprintf("http://%s:%d", vpnlab.RemoteName, lab.HTTPAddr.Port())
 	if seen := socksGet(t, vm.SocksAddress, remote+"/ip"); !lab.Pool.Contains(mustAddr(t, seen)) {
 		t.Fatalf("remote saw %q, not an address of the VPN pool", seen)
@@ -85,6 +71,7 @@ func TestLoad(t *testing.T) {
 	daemonPID := d.cmd.Process.Pid
 	agentPID := agentServePID(t, filepath.Join(dataDir, "vms", name))
 	idle := make([]procSample, 2)
+	var err error
 	for i, pid := range []int{daemonPID, agentPID} {
 		if idle[i], err = sampleProc(pid); err != nil {
 			t.Fatal(err)

@@ -211,6 +211,28 @@ func testVPN(t *testing.T, proto string) {
 	}
 }
 
+// vpnVM uploads the lab's profile as "lab", creates and starts VM name,
+// connects it, and returns the VM and its connected tunnel.
+func vpnVM(t *testing.T, c *client.Client, lab *vpnlab.Lab, name string) (api.VM, api.VPNStatus) {
+	t.Helper()
+	ctx := testContext(t)
+	user, pass := lab.Username, lab.Password
+	if _, err := c.CreateProfile(ctx, api.CreateVPNProfileRequest{Name: "lab", Config: lab.ClientConfig, Username: &user, Password: &pass}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateVM(ctx, name, "linux"); err != nil {
+		t.Fatal(err)
+	}
+	vm, err := c.StartVM(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ConnectVPN(ctx, name, "lab"); err != nil {
+		t.Fatal(err)
+	}
+	return vm, waitVPN(t, c, name, "connected", 30*time.Second)
+}
+
 func waitVPN(t *testing.T, c *client.Client, vm, state string, timeout time.Duration) api.VPNStatus {
 	t.Helper()
 	var st api.VPNStatus

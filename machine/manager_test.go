@@ -322,13 +322,12 @@ func (p fakeProfiles) Credentials(context.Context, string) (string, string, erro
 	return "user", "secret", nil
 }
 
-func TestVPNConnectRemembersProfileAndEmitsEvents(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	dir := t.TempDir()
-	fb := machinetest.NewBackend()
+// newVPNManager is a manager whose profile store holds "work" and whose
+// health loop never comes round on its own.
+func newVPNManager(ctx context.Context, t *testing.T, fb *machinetest.Backend) *machine.Manager {
+	t.Helper()
 	m, err := machine.New(ctx, machine.Config{
-		DataDir: dir, Logger: slog.New(slog.DiscardHandler),
+		DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler),
 		Backends: map[string]machine.Backend{"linux": fb}, DefaultBackend: "linux",
 		Agents: fb.Agents, Profiles: fakeProfiles{"work": "client\nremote vpn.example 1194\n"},
 		HealthInterval: time.Hour,
@@ -336,6 +335,14 @@ func TestVPNConnectRemembersProfileAndEmitsEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+func TestVPNConnectRemembersProfileAndEmitsEvents(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	fb := machinetest.NewBackend()
+	m := newVPNManager(ctx, t, fb)
 	events, _ := m.Events().Subscribe(ctx, m.Events().LastID())
 	if _, err := m.ConnectVPN(ctx, "default", "work"); !errors.Is(err, errdefs.ErrConflict) {
 		t.Fatalf("connect in a stopped VM: %v", err)
@@ -411,15 +418,7 @@ func TestVPNSelectedIsFollowedAtOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	fb := machinetest.NewBackend()
-	m, err := machine.New(ctx, machine.Config{
-		DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler),
-		Backends: map[string]machine.Backend{"linux": fb}, DefaultBackend: "linux",
-		Agents: fb.Agents, Profiles: fakeProfiles{"work": "client\nremote vpn.example 1194\n"},
-		HealthInterval: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newVPNManager(ctx, t, fb)
 	if _, err := m.Start(ctx, "default"); err != nil {
 		t.Fatal(err)
 	}
