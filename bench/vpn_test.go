@@ -58,7 +58,7 @@ func (b *bench) vpn() []benchreport.Row {
 	// The peer: microsocks inside the bare client's namespace, so the
 	// bare tunnel pays for a SOCKS5 hop too.
 	peerAddr := "127.0.0.1:1080"
-	benchkit.Spawn(b.t, nil, "ip", "netns", "exec", bare.NS, "microsocks", "-i", "127.0.0.1", "-p", "1080")
+	peer := benchkit.Spawn(b.t, nil, "ip", "netns", "exec", bare.NS, "microsocks", "-i", "127.0.0.1", "-p", "1080")
 	waitFor(b, "microsocks in the bare client's namespace", func() bool {
 		c, err := inBare(b.ctx(), "tcp", peerAddr)
 		if err == nil {
@@ -69,20 +69,26 @@ func (b *bench) vpn() []benchreport.Row {
 	paths := []struct {
 		path   benchkit.Path
 		origin string
+		pid    int // the proxy, for its CPU
 	}{
-		{benchkit.Path{Name: "openvpn", Dial: inBare}, lab.HTTPAddr.String()},
+		{benchkit.Path{Name: "openvpn", Dial: inBare}, lab.HTTPAddr.String(), 0},
 		// By name, resolved in the guest through the VPN's DNS, as
 		// Velocitty's connections are.
-		{benchkit.Path{Name: "microvm", Proxy: b.vm.SocksAddress}, fmt.Sprintf("%s:%d", lab.RemoteName, lab.HTTPAddr.Port())},
-		{benchkit.Path{Name: "openvpn+microsocks", Proxy: peerAddr, Dial: inBare}, lab.HTTPAddr.String()},
+		{benchkit.Path{Name: "microvm", Proxy: b.vm.SocksAddress}, fmt.Sprintf("%s:%d", lab.RemoteName, lab.HTTPAddr.Port()), b.agentPID()},
+		{benchkit.Path{Name: "openvpn+microsocks", Proxy: peerAddr, Dial: inBare}, lab.HTTPAddr.String(), peer.Process.Pid},
 	}
+	cpu := samples{}
 	for range b.k.rounds {
 		for _, p := range paths {
+			cpu0 := benchkit.CPUSeconds(p.pid)
 			x, err := benchkit.Download(b.ctx(), p.path, p.origin, b.k.vpnBulk)
 			if err != nil {
 				b.t.Fatal(err)
 			}
 			mbps.add(p.path.Name, x)
+			if p.pid != 0 {
+				cpu.add(p.path.Name, (benchkit.CPUSeconds(p.pid)-cpu0)/(float64(b.k.vpnBulk)/(1<<30)))
+			}
 		}
 	}
 	bare.Stop()
@@ -94,6 +100,8 @@ func (b *bench) vpn() []benchreport.Row {
 		connect.row(sec, "connect: PUT until the connected event arrives", "ms", benchreport.Lower, "microvm", "openvpn", ""),
 		mbps.row(sec, fmt.Sprintf("download of %d MiB through SOCKS5 and the tunnel", b.k.vpnBulk>>20), "MB/s", benchreport.Higher, "microvm", "openvpn", "openvpn+microsocks"),
 	}
+	cpuPeer := cpu.stat("openvpn+microsocks")
+	rows = append(rows, benchreport.NewRow(sec, "proxy CPU per GiB through the tunnel", "s/GiB", benchreport.Lower, cpu.stat("microvm"), &cpuPeer, nil))
 	rows[0].Note = "baseline: a bare openvpn client until \"Initialization Sequence Completed\", configuring its own tun device"
 	rows[1].Note = "baseline: the same download from the bare client's namespace; peer: through microsocks in that namespace"
 	return rows
