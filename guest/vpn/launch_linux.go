@@ -38,8 +38,8 @@ func (s *session) startOpenVPN(cmd *exec.Cmd) (stop func(), err error) {
 			done <- result{err: fmt.Errorf("start openvpn: %w", err)}
 			return
 		}
-		// The opener must answer before anything here opens a file
-		// (cmd.Start opens /dev/null for stdin).
+		// The opener answers before cmd.Start runs, in case anything on
+		// this thread opens a file read-write from here on.
 		var wg sync.WaitGroup
 		wg.Go(o.serve)
 		stop := func() { o.stop(); wg.Wait() }

@@ -16,7 +16,7 @@ import (
 // WSL2 distro shares.
 //
 // So openvpn is started from a thread that first installs a seccomp filter
-// handing its open and openat calls to the supervisor
+// handing its read-write open and openat calls to the supervisor
 // (SECCOMP_RET_USER_NOTIF); openvpn inherits the filter. The supervisor
 // lets every call continue unchanged except an open of /dev/net/tun, which
 // it performs itself from the tunnel namespace's thread and installs into
