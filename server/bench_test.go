@@ -16,7 +16,7 @@ import (
 // a bare net/http handler answering the same JSON, both over loopback
 // with keep-alive connections and parallel clients.
 //
-//	go test -run XXX -bench GetVM -cpu 2 ./server/
+//	go test -run '^$' -bench GetVM -cpu 2 ./server/
 func BenchmarkGetVM(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
 		vm := api.VM{Name: "default", Backend: "linux", State: "created", SocksAddress: "127.0.0.1:1080",

@@ -141,3 +141,36 @@ func fdOf(v any) (int, bool) {
 	}
 	return int(f.Fd()), true
 }
+
+// listAction is the action of an "ls" command: it takes no arguments,
+// lists with list, and prints the list as JSON (--json), as names one a
+// line (--names) or as table's table.
+func listAction[T any](e *env, fs *flag.FlagSet, list func(*client.Client, context.Context) ([]T, error),
+	asJSON func([]T) any, name func(T) string, table func([]T) error) action {
+	e.daemonFlags(fs)
+	e.jsonFlag(fs)
+	names := fs.Bool("names", false, "print only the names, one a line")
+	return func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("unexpected argument %q", args[0])
+		}
+		c, err := e.client()
+		if err != nil {
+			return err
+		}
+		items, err := list(c, ctx)
+		if err != nil {
+			return err
+		}
+		switch {
+		case e.json:
+			return e.printJSON(asJSON(items))
+		case *names:
+			for _, it := range items {
+				fmt.Fprintln(e.stdout, name(it))
+			}
+			return nil
+		}
+		return table(items)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/velocitty/microvm/api"
+	"github.com/velocitty/microvm/client"
 )
 
 // maxProfile bounds a .ovpn file read by profile add.
@@ -135,38 +136,18 @@ func profileList() *command {
   microvm-api vpn profile ls
   microvm-api vpn profile ls --names`,
 		setup: func(e *env, fs *flag.FlagSet) action {
-			e.daemonFlags(fs)
-			e.jsonFlag(fs)
-			names := fs.Bool("names", false, "print only the names, one a line")
-			return func(ctx context.Context, args []string) error {
-				if len(args) > 0 {
-					return usagef("unexpected argument %q", args[0])
-				}
-				c, err := e.client()
-				if err != nil {
-					return err
-				}
-				ps, err := c.ListProfiles(ctx)
-				if err != nil {
-					return err
-				}
-				switch {
-				case e.json:
-					return e.printJSON(api.VPNProfileList{Profiles: ps})
-				case *names:
+			return listAction(e, fs, (*client.Client).ListProfiles,
+				func(ps []api.VPNProfile) any { return api.VPNProfileList{Profiles: ps} },
+				func(p api.VPNProfile) string { return p.Name },
+				func(ps []api.VPNProfile) error {
+					tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "NAME\tREMOTES\tAUTH\tUPDATED")
+					now := time.Now()
 					for _, p := range ps {
-						fmt.Fprintln(e.stdout, p.Name)
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\n", p.Name, remotes(p.Summary), auth(p), age(now.Sub(p.UpdatedAt)))
 					}
-					return nil
-				}
-				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tREMOTES\tAUTH\tUPDATED")
-				now := time.Now()
-				for _, p := range ps {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\n", p.Name, remotes(p.Summary), auth(p), age(now.Sub(p.UpdatedAt)))
-				}
-				return tw.Flush()
-			}
+					return tw.Flush()
+				})
 		},
 	}
 }

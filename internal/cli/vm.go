@@ -61,32 +61,10 @@ Examples:
   microvm-api vm ls
   microvm-api vm ls --json | jq -r '.vms[].name'`,
 		setup: func(e *env, fs *flag.FlagSet) action {
-			e.daemonFlags(fs)
-			e.jsonFlag(fs)
-			names := fs.Bool("names", false, "print only the names, one a line")
-			return func(ctx context.Context, args []string) error {
-				if len(args) > 0 {
-					return usagef("unexpected argument %q", args[0])
-				}
-				c, err := e.client()
-				if err != nil {
-					return err
-				}
-				vms, err := c.ListVMs(ctx)
-				if err != nil {
-					return err
-				}
-				switch {
-				case e.json:
-					return e.printJSON(api.VMList{VMs: vms})
-				case *names:
-					for _, vm := range vms {
-						fmt.Fprintln(e.stdout, vm.Name)
-					}
-					return nil
-				}
-				return e.vmTable(vms, time.Now())
-			}
+			return listAction(e, fs, (*client.Client).ListVMs,
+				func(vms []api.VM) any { return api.VMList{VMs: vms} },
+				func(vm api.VM) string { return vm.Name },
+				func(vms []api.VM) error { return e.vmTable(vms, time.Now()) })
 		},
 	}
 }
