@@ -60,17 +60,7 @@ func vpnDisconnect() *command {
   microvm-api vpn disconnect
   microvm-api vpn disconnect --vm lab`,
 		setup: func(e *env, fs *flag.FlagSet) action {
-			e.daemonFlags(fs)
-			e.jsonFlag(fs)
-			vm := fs.String("vm", defaultVM, "the `VM`")
-			return func(ctx context.Context, args []string) error {
-				if len(args) > 0 {
-					return usagef("unexpected argument %q", args[0])
-				}
-				return e.vpnCall(ctx, func(c *client.Client) (api.VPNStatus, error) {
-					return c.DisconnectVPN(ctx, *vm)
-				})
-			}
+			return e.vmVPNAction(fs, (*client.Client).DisconnectVPN)
 		},
 	}
 }
@@ -82,18 +72,24 @@ func vpnStatus() *command {
   microvm-api vpn status
   microvm-api vpn status --vm lab --json`,
 		setup: func(e *env, fs *flag.FlagSet) action {
-			e.daemonFlags(fs)
-			e.jsonFlag(fs)
-			vm := fs.String("vm", defaultVM, "the `VM`")
-			return func(ctx context.Context, args []string) error {
-				if len(args) > 0 {
-					return usagef("unexpected argument %q", args[0])
-				}
-				return e.vpnCall(ctx, func(c *client.Client) (api.VPNStatus, error) {
-					return c.VPNStatus(ctx, *vm)
-				})
-			}
+			return e.vmVPNAction(fs, (*client.Client).VPNStatus)
 		},
+	}
+}
+
+// vmVPNAction is the action of a command that takes no arguments, calls
+// call for the VM of --vm and prints the tunnel's status.
+func (e *env) vmVPNAction(fs *flag.FlagSet, call func(*client.Client, context.Context, string) (api.VPNStatus, error)) action {
+	e.daemonFlags(fs)
+	e.jsonFlag(fs)
+	vm := fs.String("vm", defaultVM, "the `VM`")
+	return func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("unexpected argument %q", args[0])
+		}
+		return e.vpnCall(ctx, func(c *client.Client) (api.VPNStatus, error) {
+			return call(c, ctx, *vm)
+		})
 	}
 }
 
