@@ -20,8 +20,11 @@ func relay(client, up net.Conn) {
 }
 
 func pipe(dst, src net.Conn) {
-	// io.Copy between two *net.TCPConn splices on Linux.
-	if _, err := io.Copy(dst, src); err != nil {
+	_, ok, err := copyConn(dst, src)
+	if !ok {
+		_, err = io.Copy(dst, src)
+	}
+	if err != nil {
 		dst.Close()
 		src.Close()
 		return
