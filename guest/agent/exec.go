@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/velocitty/microvm/guest/agentapi"
+	"github.com/velocitty/microvm/guest/internal/procwait"
 	"github.com/velocitty/microvm/guest/internal/userenv"
 )
 
@@ -120,6 +121,7 @@ func (s *Server) run(ctx context.Context, req agentapi.ExecRequest) (agentapi.Ex
 		return agentapi.ExecResult{}, fmt.Errorf("exec %q: %w", req.Argv[0], err)
 	}
 	s.log.Debug("exec_started", "argv0", req.Argv[0], "pid", cmd.Process.Pid)
+	procwait.Exited(cmd.Process.Pid)
 	waitErr := cmd.Wait()
 	res := agentapi.ExecResult{
 		ExitCode:        cmd.ProcessState.ExitCode(),

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/velocitty/microvm/guest/agentapi"
+	"github.com/velocitty/microvm/guest/internal/procwait"
 	"github.com/velocitty/microvm/guest/internal/userenv"
 )
 
@@ -103,6 +104,7 @@ func pollable(f *os.File) (*os.File, error) {
 }
 
 func (s *Session) wait() {
+	procwait.Exited(s.cmd.Process.Pid)
 	err := s.cmd.Wait()
 	st := agentapi.ShellStatus{ExitCode: s.cmd.ProcessState.ExitCode()}
 	if ws, ok := s.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

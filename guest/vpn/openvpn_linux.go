@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/velocitty/microvm/errdefs"
+	"github.com/velocitty/microvm/guest/internal/procwait"
 )
 
 // openvpnArgs are the command line: the profile first, then our mandatory
@@ -115,7 +116,10 @@ func (s *session) attempt(ctx context.Context) error {
 	s.pid.Store(int64(cmd.Process.Pid))
 	s.log.Info("vpn_openvpn_started", "pid", cmd.Process.Pid)
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() {
+		procwait.Exited(cmd.Process.Pid)
+		exited <- cmd.Wait()
+	}()
 
 	accepted := make(chan *net.UnixConn, 1)
 	go func() {

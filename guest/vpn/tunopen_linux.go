@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -44,59 +46,106 @@ type (
 // /dev/net/tun is performed in the tunnel namespace, every other call
 // continues as if nothing had intercepted it.
 type tunOpener struct {
-	listener int
+	listener int      // the filter's notification descriptor
+	file     *os.File // listener, waited on through the network poller
 	ns       *tunnelNS
 	log      *slog.Logger
-	wakeR    int // closing wakeW ends serve
-	wakeW    int
 	notified int // calls the filter handed over
 	opened   int // tun devices handed to openvpn
 }
 
+// newTunOpener takes listener over unless it fails.
 func newTunOpener(listener int, ns *tunnelNS, log *slog.Logger) (*tunOpener, error) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+	if err := unix.SetNonblock(listener, true); err != nil {
 		return nil, fmt.Errorf("tun opener: %w", err)
 	}
-	return &tunOpener{listener: listener, ns: ns, log: log, wakeR: p[0], wakeW: p[1]}, nil
+	return &tunOpener{listener: listener, file: os.NewFile(uintptr(listener), "seccomp-notify"), ns: ns, log: log}, nil
 }
 
 // stop makes serve return; call it once, then wait for serve.
-func (o *tunOpener) stop() { unix.Close(o.wakeW) }
+func (o *tunOpener) stop() { o.file.Close() }
 
 // serve answers notifications until openvpn is gone or stop is called,
-// then closes its descriptors.
+// then closes the listener.
+//
+// It waits through the network poller rather than in poll(2): the agent
+// runs Go code on one processor, which a blocking call would hold until
+// the runtime's monitor took it back, up to 10 ms per wait.
 func (o *tunOpener) serve() {
-	defer unix.Close(o.wakeR)
-	defer unix.Close(o.listener)
+	defer o.file.Close()
 	defer func() { o.log.Debug("vpn_tun_opener_done", "notified", o.notified, "opened", o.opened) }()
-	fds := []unix.PollFd{{Fd: int32(o.listener), Events: unix.POLLIN}, {Fd: int32(o.wakeR), Events: unix.POLLIN}}
-	for {
-		fds[0].Revents, fds[1].Revents = 0, 0
-		if _, err := unix.Poll(fds, -1); err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			o.log.Warn("vpn_tun_opener_failed", "err", err)
-			return
-		}
-		if fds[1].Revents != 0 {
-			return
-		}
-		if fds[0].Revents&unix.POLLIN == 0 {
-			return // POLLHUP: the filtered process is gone
-		}
-		var n seccompNotif
-		if err := ioctl(o.listener, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&n)); err != nil {
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ENOENT) {
-				continue // interrupted, or the caller died meanwhile
-			}
-			o.log.Warn("vpn_tun_opener_failed", "err", err)
-			return
-		}
-		o.notified++
-		o.answer(&n)
+	rc, err := o.file.SyscallConn()
+	if err != nil {
+		o.log.Warn("vpn_tun_opener_failed", "err", err)
+		return
 	}
+	if o.file.SetReadDeadline(time.Time{}) != nil {
+		o.serveBlocking(rc) // the poller cannot wait on it here
+		return
+	}
+	for {
+		done := false
+		err := rc.Read(func(uintptr) bool {
+			ready, gone := o.pending(0)
+			if !ready && !gone {
+				return false
+			}
+			done = gone || !o.next()
+			return true
+		})
+		if err != nil || done {
+			return // stopped, or openvpn is gone
+		}
+	}
+}
+
+// serveBlocking is serve for a listener the poller cannot wait on: it
+// waits in poll(2), a tenth of a second at a time so that it notices stop.
+func (o *tunOpener) serveBlocking(rc syscall.RawConn) {
+	for {
+		done := false
+		err := rc.Control(func(uintptr) {
+			ready, gone := o.pending(100)
+			done = gone || (ready && !o.next())
+		})
+		if err != nil || done {
+			return
+		}
+	}
+}
+
+// pending polls the listener for up to ms milliseconds: ready when a
+// notification waits, gone when the filtered process has ended or the
+// listener failed.
+func (o *tunOpener) pending(ms int) (ready, gone bool) {
+	fds := []unix.PollFd{{Fd: int32(o.listener), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, ms)
+	switch {
+	case errors.Is(err, unix.EINTR) || (err == nil && n == 0):
+		return false, false
+	case err != nil:
+		o.log.Warn("vpn_tun_opener_failed", "err", err)
+		return false, true
+	case fds[0].Revents&unix.POLLIN == 0:
+		return false, true // POLLHUP: the filtered process is gone
+	}
+	return true, false
+}
+
+// next receives and answers one notification; false when the listener
+// failed.
+func (o *tunOpener) next() bool {
+	var n seccompNotif
+	if err := ioctl(o.listener, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&n)); err != nil {
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ENOENT) {
+			return true // interrupted, or the caller died meanwhile
+		}
+		o.log.Warn("vpn_tun_opener_failed", "err", err)
+		return false
+	}
+	o.notified++
+	o.answer(&n)
+	return true
 }
 
 // answer handles one intercepted call.
