@@ -48,6 +48,7 @@ func main() {
 	case "version", "--version", "-version":
 		fmt.Println(agentapi.Version)
 	case "serve":
+		keepMonitorAwake()
 		os.Exit(serve(args, os.Stderr))
 	case "init":
 		if len(args) > 0 && args[0] == "--" {
@@ -57,6 +58,10 @@ func main() {
 			args = args[1:] // tolerate "init -- serve FLAGS"
 		}
 		log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("role", "init")
+		// The server inherits the setting and need not re-execute.
+		if v, ok := withMonitor(os.Getenv("GODEBUG")); ok {
+			os.Setenv("GODEBUG", v)
+		}
 		os.Exit(initproc.Run(append([]string{"/proc/self/exe", "serve"}, args...), log))
 	default:
 		fmt.Fprintf(os.Stderr, "microvm-agent: unknown command %q\n%s", cmd, usage)

@@ -247,3 +247,51 @@ func TestBinary(t *testing.T) {
 		}
 	})
 }
+
+func TestWithMonitor(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"", monitorSetting, true},
+		{"madvdontneed=1", "madvdontneed=1," + monitorSetting, true},
+		{"schedtrace=1000", "schedtrace=1000", false},
+		{"gctrace=1,schedtrace=5", "gctrace=1,schedtrace=5", false},
+		{"xschedtrace=1", "xschedtrace=1," + monitorSetting, true},
+	} {
+		got, ok := withMonitor(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("withMonitor(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// TestServeKeepsMonitorAwake checks that a served agent runs with the
+// setting, whoever started it.
+func TestServeKeepsMonitorAwake(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "agent")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte("monitor-token"), 0o600)
+	cmd := exec.Command(bin, "serve", "--control-addr", "127.0.0.1:0", "--socks-addr", "127.0.0.1:0", "--token-file", tokenFile)
+	cmd.Env = append(os.Environ(), "GODEBUG=madvdontneed=1")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	// Once it logs, it has re-executed.
+	if !bufio.NewScanner(stderr).Scan() {
+		t.Fatal("agent wrote nothing")
+	}
+	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "GODEBUG=madvdontneed=1," + monitorSetting; !strings.Contains(string(env), want+"\x00") {
+		t.Errorf("environment lacks %q: %q", want, env)
+	}
+}
