@@ -89,7 +89,7 @@ func TestReport(t *testing.T) {
 		Machine: machineinfo.Describe(),
 		Tools:   machineinfo.ToolVersions("curl", "microsocks", "openvpn", "wrk"),
 		Method: []string{
-			fmt.Sprintf("%d interleaved rounds: each round measures every variant once, in the same order, so drift hits all of them alike.", k.rounds),
+			fmt.Sprintf("%d interleaved rounds: each round measures every variant once, starting one variant later than the round before, so drift and the TIME_WAIT sockets a variant leaves behind hit all of them alike.", k.rounds),
 			"All traffic stays on loopback or in namespaces the run creates; the origin is a Go HTTP server in a process of its own.",
 			"\"ours\" is always the real daemon and a real guest started through its API; ratios are medians over medians.",
 		},

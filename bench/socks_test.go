@@ -56,8 +56,11 @@ func (b *bench) socks() []benchreport.Row {
 	url := fmt.Sprintf("http://%s/bytes?n=%d", origin, b.k.bulk)
 	mbps, cpu := samples{}, samples{}
 	rate, p50, p99 := samples{}, samples{}, samples{}
-	for range b.k.rounds {
-		for _, p := range paths {
+	for r := range b.k.rounds {
+		// Rotated each round: connections leave TIME_WAIT sockets that
+		// slow the next variant's connects a little.
+		order := benchkit.Rotate(paths, r)
+		for _, p := range order {
 			pid := p.pid()
 			cpu0 := benchkit.CPUSeconds(pid)
 			x, err := benchkit.CurlDownload(b.ctx(), p.Path, url)
@@ -69,7 +72,7 @@ func (b *bench) socks() []benchreport.Row {
 				cpu.add(p.Name, (benchkit.CPUSeconds(pid)-cpu0)/(float64(b.k.bulk)/(1<<30)))
 			}
 		}
-		for _, p := range paths {
+		for _, p := range order {
 			res, err := benchkit.ConnRate(b.ctx(), p.Path, origin, b.k.conns, b.k.connTime)
 			if err != nil {
 				b.t.Fatal(err)

@@ -78,8 +78,8 @@ func (b *bench) vpn() []benchreport.Row {
 		{benchkit.Path{Name: "openvpn+microsocks", Proxy: peerAddr, Dial: inBare}, lab.HTTPAddr.String(), peer.Process.Pid},
 	}
 	cpu := samples{}
-	for range b.k.rounds {
-		for _, p := range paths {
+	for r := range b.k.rounds {
+		for _, p := range benchkit.Rotate(paths, r) {
 			cpu0 := benchkit.CPUSeconds(p.pid)
 			x, err := benchkit.Download(b.ctx(), p.path, p.origin, b.k.vpnBulk)
 			if err != nil {

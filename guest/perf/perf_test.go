@@ -28,6 +28,8 @@ import (
 //	MICROVM_BENCH_ONLY=list   comma-separated subset of bulk,conn (default both)
 //	MICROVM_BENCH_EXTRA=list  more agent variants, name:ENV=V[;ENV=V] each,
 //	                          e.g. "gmp1:GOMAXPROCS=1" (for experiments)
+//	MICROVM_BENCH_PROXIES=list running SOCKS5 proxies to add, name=host:port
+//	                          each, e.g. a guest's agent: "vm=127.0.0.1:1080"
 //
 // Every variant runs once per round, in the same order, so drift hits all
 // of them; the report gives medians and ratios to the direct path.
@@ -146,6 +148,17 @@ func measure(t testing.TB, size int64, rounds int) *report {
 		benchkit.WaitListening(t, s)
 		variants = append(variants, variant{Path: benchkit.Path{Name: name, Proxy: s}, pid: cmd.Process.Pid})
 	}
+	for _, spec := range strings.Split(os.Getenv("MICROVM_BENCH_PROXIES"), ",") {
+		name, addr, ok := strings.Cut(spec, "=")
+		if !ok {
+			continue
+		}
+		pid, err := benchkit.ListenerPID(addr)
+		if err != nil {
+			t.Fatalf("proxy %s: %v", name, err)
+		}
+		variants = append(variants, variant{Path: benchkit.Path{Name: name, Proxy: addr}, pid: pid})
+	}
 	if ms, err := exec.LookPath("microsocks"); err == nil {
 		host, port, _ := net.SplitHostPort(benchkit.FreeAddr(t))
 		c := benchkit.Spawn(t, nil, ms, "-i", host, "-p", port)
@@ -167,7 +180,11 @@ func measure(t testing.TB, size int64, rounds int) *report {
 	doBulk := only == "" || strings.Contains(only, "bulk")
 	doConn := only == "" || strings.Contains(only, "conn")
 	for r := range rounds {
-		for _, v := range variants {
+		// Each round starts one variant later: a variant's connections
+		// leave TIME_WAIT sockets that slow the next one's connects a
+		// little, so no variant may always come first or last.
+		order := benchkit.Rotate(variants, r)
+		for _, v := range order {
 			if !doBulk {
 				break
 			}
@@ -188,7 +205,7 @@ func measure(t testing.TB, size int64, rounds int) *report {
 			}
 			add("Go client MB/s", v.Name, mbps)
 		}
-		for _, v := range variants {
+		for _, v := range order {
 			if !doConn {
 				break
 			}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +72,20 @@ func TestPeakRSSOfSelf(t *testing.T) {
 	}
 	if CPUSeconds(os.Getpid()) <= 0 {
 		t.Fatal("no CPU time for this process")
+	}
+}
+
+func TestRotate(t *testing.T) {
+	xs := []int{1, 2, 3}
+	for r, want := range [][]int{{1, 2, 3}, {2, 3, 1}, {3, 1, 2}, {1, 2, 3}} {
+		if got := Rotate(xs, r); !slices.Equal(got, want) {
+			t.Errorf("Rotate(%v, %d) = %v, want %v", xs, r, got, want)
+		}
+	}
+	if !slices.Equal(xs, []int{1, 2, 3}) {
+		t.Errorf("Rotate changed its input: %v", xs)
+	}
+	if got := Rotate([]int(nil), 2); got != nil {
+		t.Errorf("Rotate(nil) = %v", got)
 	}
 }

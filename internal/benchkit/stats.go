@@ -41,3 +41,13 @@ func (s Samples) Max() float64 {
 	}
 	return slices.Max(s)
 }
+
+// Rotate returns xs started at index r (modulo its length), for rounds
+// that should not always run the same variant first.
+func Rotate[T any](xs []T, r int) []T {
+	if len(xs) == 0 {
+		return nil
+	}
+	r %= len(xs)
+	return append(append(make([]T, 0, len(xs)), xs[r:]...), xs[:r]...)
+}
