@@ -13,6 +13,7 @@
 //	MICROVM_BENCH_ROUNDS=N     interleaved rounds (default 5)
 //	MICROVM_BENCH_BYTES=N      bulk download size (default 1 GiB)
 //	MICROVM_BENCH_ONLY=list    comma-separated sections to run, e.g. "vpn,api"
+//	MICROVM_BENCH_DAEMON_ENV=s more environment for the daemon, e.g. "GODEBUG=x=1"
 //
 // With -short everything is small and quick, to prove the harness works.
 package bench
@@ -171,6 +172,7 @@ func (b *bench) startDaemon() {
 	b.dataDir = t.TempDir()
 	cmd := exec.Command(filepath.Join(b.bin, "microvm-api"), "serve", "--listen", "127.0.0.1:0", "--data-dir", b.dataDir, "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Env = append(os.Environ(), strings.Fields(os.Getenv("MICROVM_BENCH_DAEMON_ENV"))...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 	"github.com/velocitty/microvm/guest/logring"
 	"github.com/velocitty/microvm/guest/socks5"
 	"github.com/velocitty/microvm/guest/vpn"
+	"github.com/velocitty/microvm/internal/monitor"
 )
 
 const usage = `usage:
@@ -48,7 +49,7 @@ func main() {
 	case "version", "--version", "-version":
 		fmt.Println(agentapi.Version)
 	case "serve":
-		keepMonitorAwake()
+		monitor.KeepAwake()
 		os.Exit(serve(args, os.Stderr))
 	case "init":
 		if len(args) > 0 && args[0] == "--" {
@@ -59,7 +60,7 @@ func main() {
 		}
 		log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("role", "init")
 		// The server inherits the setting and need not re-execute.
-		if v, ok := withMonitor(os.Getenv("GODEBUG")); ok {
+		if v, ok := monitor.With(os.Getenv("GODEBUG")); ok {
 			os.Setenv("GODEBUG", v)
 		}
 		os.Exit(initproc.Run(append([]string{"/proc/self/exe", "serve"}, args...), log))

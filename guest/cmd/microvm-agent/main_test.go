@@ -21,6 +21,7 @@ import (
 	"github.com/velocitty/microvm/guest/agentapi"
 	"github.com/velocitty/microvm/guest/agentclient"
 	"github.com/velocitty/microvm/guest/shellproto"
+	"github.com/velocitty/microvm/internal/monitor"
 )
 
 // forbidden are packages the guest must never link: the daemon's HTTP
@@ -248,24 +249,6 @@ func TestBinary(t *testing.T) {
 	})
 }
 
-func TestWithMonitor(t *testing.T) {
-	for _, c := range []struct {
-		in, want string
-		ok       bool
-	}{
-		{"", monitorSetting, true},
-		{"madvdontneed=1", "madvdontneed=1," + monitorSetting, true},
-		{"schedtrace=1000", "schedtrace=1000", false},
-		{"gctrace=1,schedtrace=5", "gctrace=1,schedtrace=5", false},
-		{"xschedtrace=1", "xschedtrace=1," + monitorSetting, true},
-	} {
-		got, ok := withMonitor(c.in)
-		if got != c.want || ok != c.ok {
-			t.Errorf("withMonitor(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
-		}
-	}
-}
-
 // TestServeKeepsMonitorAwake checks that a served agent runs with the
 // setting, whoever started it.
 func TestServeKeepsMonitorAwake(t *testing.T) {
@@ -291,7 +274,7 @@ func TestServeKeepsMonitorAwake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "GODEBUG=madvdontneed=1," + monitorSetting; !strings.Contains(string(env), want+"\x00") {
+	if want := "GODEBUG=madvdontneed=1," + monitor.Setting; !strings.Contains(string(env), want+"\x00") {
 		t.Errorf("environment lacks %q: %q", want, env)
 	}
 }
