@@ -1,6 +1,7 @@
 package socks5
 
 import (
+	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -65,6 +66,9 @@ func copyConn(dst, src net.Conn) (n int64, ok bool, err error) {
 					return false
 				}
 				serr = e
+				if e == nil {
+					serr = io.ErrShortWrite // an empty pipe that held data
+				}
 				return true
 			}
 			return true
