@@ -24,7 +24,6 @@ import (
 	"github.com/velocitty/microvm/api"
 	"github.com/velocitty/microvm/internal/cli"
 	"github.com/velocitty/microvm/internal/daemon"
-	"github.com/velocitty/microvm/internal/monitor"
 	"github.com/velocitty/microvm/internal/version"
 	"github.com/velocitty/microvm/sandbox"
 )
@@ -34,9 +33,6 @@ func main() {
 	// before anything else runs.
 	if sandbox.IsChild() {
 		sandbox.ChildMain()
-	}
-	if len(os.Args) > 1 && os.Args[1] == "serve" {
-		monitor.KeepAwake() // see internal/monitor: a daemon relays keystrokes
 	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if code, reported := cli.ExitCode(err); reported {

@@ -28,10 +28,10 @@ import (
 	"github.com/velocitty/microvm/guest/agent"
 	"github.com/velocitty/microvm/guest/agentapi"
 	"github.com/velocitty/microvm/guest/initproc"
+	"github.com/velocitty/microvm/guest/internal/monitor"
 	"github.com/velocitty/microvm/guest/logring"
 	"github.com/velocitty/microvm/guest/socks5"
 	"github.com/velocitty/microvm/guest/vpn"
-	"github.com/velocitty/microvm/internal/monitor"
 )
 
 const usage = `usage:

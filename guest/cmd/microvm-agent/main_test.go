@@ -20,8 +20,8 @@ import (
 	"github.com/velocitty/microvm/errdefs"
 	"github.com/velocitty/microvm/guest/agentapi"
 	"github.com/velocitty/microvm/guest/agentclient"
+	"github.com/velocitty/microvm/guest/internal/monitor"
 	"github.com/velocitty/microvm/guest/shellproto"
-	"github.com/velocitty/microvm/internal/monitor"
 )
 
 // forbidden are packages the guest must never link: the daemon's HTTP
