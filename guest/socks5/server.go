@@ -1,7 +1,8 @@
 // Package socks5 is the guest's SOCKS5 proxy (RFC 1928): no authentication,
 // CONNECT only, to IPv4, IPv6 and domain-name targets resolved in the guest.
-// On Linux relayed bytes are spliced in the kernel through a pipe and never
-// copied to user space (splice_linux.go); elsewhere they go through io.Copy.
+// On Linux relayed bytes are spliced in the kernel through a pipe
+// (splice_linux.go), until a long transfer moves on to a large buffer
+// (bulk_linux.go); elsewhere they go through io.Copy.
 //
 // The upstream dialer and resolver are pluggable so that connections can be
 // made from inside another network namespace (the VPN tunnel).

@@ -13,8 +13,9 @@ import (
 const spliceChunk = 1 << 20
 
 // copyConn moves src to dst until src ends, through a pipe with splice(2),
-// as io.Copy between two *net.TCPConn does; ok is false when either side
-// has no descriptor, and then nothing was read.
+// as io.Copy between two *net.TCPConn does, and past bulkAfter bytes
+// through a bulk buffer when one is free (bulk_linux.go); ok is false when
+// either side has no descriptor, and then nothing was read.
 //
 // Unlike io.Copy it calls splice as a raw system call. Every call is
 // non-blocking, so the runtime need not treat it as one that may block:
@@ -38,7 +39,17 @@ func copyConn(dst, src net.Conn) (n int64, ok bool, err error) {
 		return 0, false, nil
 	}
 	defer putPipe(p)
+	nextBulk := int64(bulkAfter)
 	for {
+		if n >= nextBulk {
+			// A long transfer: go on through a bulk buffer if one is free.
+			if buf, put := takeBulk(); buf != nil {
+				defer put()
+				m, err := copyBulk(dst, src, buf)
+				return n + m, true, err
+			}
+			nextBulk = n + bulkRetry
+		}
 		var m int
 		var serr error
 		if err := sr.Read(func(fd uintptr) bool {
