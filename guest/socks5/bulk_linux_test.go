@@ -31,20 +31,8 @@ func TestBulkTransfer(t *testing.T) {
 			taken := bulkTaken.Load()
 			const size = 3*bulkAfter + 12345
 			up, down := randomBytes(size, 1), randomBytes(size+1, 2)
-			ln, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			// The target echoes a digest of what it got after sending down.
-			serverErr := make(chan error, 1)
-			go func() {
-				s, err := ln.Accept()
-				if err != nil {
-					serverErr <- err
-					return
-				}
-				defer s.Close()
+			// The target sends down and checks the digest of what came up.
+			target, serverErr := serveOnce(t, func(s net.Conn) error {
 				sent := make(chan error, 1)
 				go func() {
 					_, err := s.Write(down)
@@ -52,17 +40,17 @@ func TestBulkTransfer(t *testing.T) {
 					sent <- err
 				}()
 				h := sha256.New()
-				_, err = io.Copy(h, s)
+				_, err := io.Copy(h, s)
 				if err == nil && !bytes.Equal(h.Sum(nil), digest(up)) {
 					err = io.ErrUnexpectedEOF
 				}
 				if werr := <-sent; err == nil {
 					err = werr
 				}
-				serverErr <- err
-			}()
+				return err
+			})
 			addr := startProxy(t, &Server{})
-			conn, code := rawConnect(t, addr, connectReq(ln.Addr().String()))
+			conn, code := rawConnect(t, addr, connectReq(target))
 			defer conn.Close()
 			if code != 0 {
 				t.Fatalf("reply %#x", code)

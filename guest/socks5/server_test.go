@@ -116,6 +116,28 @@ func TestIPv6Target(t *testing.T) {
 	}
 }
 
+// serveOnce listens on a fresh loopback port, hands the first connection
+// to serve, closes it after, and reports serve's error on the channel.
+func serveOnce(t *testing.T, serve func(net.Conn) error) (string, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		done <- serve(c)
+	}()
+	return ln.Addr().String(), done
+}
+
 // rawClient does the SOCKS5 exchange by hand and returns the reply code.
 func rawConnect(t *testing.T, proxyAddr string, req []byte) (net.Conn, byte) {
 	t.Helper()
@@ -277,33 +299,20 @@ func TestEarlyData(t *testing.T) {
 // the opposite direction keeps flowing.
 func TestHalfClose(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	serverDone := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			serverDone <- err
-			return
-		}
-		defer c.Close()
+	target, serverDone := serveOnce(t, func(c net.Conn) error {
 		// Read the client's whole upload (until its FIN), then answer.
 		got, err := io.ReadAll(c)
 		if err != nil {
-			serverDone <- err
-			return
+			return err
 		}
 		c.Write(append([]byte("got "), got...))
 		c.(*net.TCPConn).CloseWrite()
 		// The client can still send after our FIN? No: it closed. Wait for close.
 		io.Copy(io.Discard, c)
-		serverDone <- nil
-	}()
+		return nil
+	})
 	addr := startProxy(t, &Server{})
-	c, code := rawConnect(t, addr, connectReq(ln.Addr().String()))
+	c, code := rawConnect(t, addr, connectReq(target))
 	defer c.Close()
 	if code != 0 {
 		t.Fatalf("reply %#x", code)
