@@ -59,10 +59,7 @@ func main() {
 			args = args[1:] // tolerate "init -- serve FLAGS"
 		}
 		log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("role", "init")
-		// The server inherits the setting and need not re-execute.
-		if v, ok := monitor.With(os.Getenv("GODEBUG")); ok {
-			os.Setenv("GODEBUG", v)
-		}
+		monitor.Set() // the server inherits it and need not re-execute
 		os.Exit(initproc.Run(append([]string{"/proc/self/exe", "serve"}, args...), log))
 	default:
 		fmt.Fprintf(os.Stderr, "microvm-agent: unknown command %q\n%s", cmd, usage)

@@ -10,8 +10,7 @@ import (
 // nothing or exec failed; either way the program runs on, at worst with
 // the runtime's default.
 func KeepAwake() {
-	if v, ok := With(os.Getenv("GODEBUG")); ok {
-		os.Setenv("GODEBUG", v)
+	if Set() {
 		syscall.Exec("/proc/self/exe", os.Args, os.Environ())
 	}
 }

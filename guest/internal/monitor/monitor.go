@@ -26,7 +26,10 @@
 // poller (guest/internal/procwait), not in blocking calls.
 package monitor
 
-import "strings"
+import (
+	"os"
+	"strings"
+)
 
 // Setting is the GODEBUG setting that keeps sysmon awake.
 const Setting = "schedtrace=2147483647"
@@ -43,4 +46,14 @@ func With(godebug string) (string, bool) {
 		}
 	}
 	return godebug + "," + Setting, true
+}
+
+// Set adds Setting to this process's GODEBUG, for the programs it starts;
+// false when it was there already (or another scheduler trace was).
+func Set() bool {
+	v, ok := With(os.Getenv("GODEBUG"))
+	if ok {
+		os.Setenv("GODEBUG", v)
+	}
+	return ok
 }
